@@ -1,0 +1,6 @@
+//! linkflow-bench.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {}

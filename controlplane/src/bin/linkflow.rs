@@ -1,0 +1,8 @@
+//! The `linkflow` command line.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    println!("linkflow");
+}

@@ -1,0 +1,275 @@
+//! The engine's value: a JSON value whose storage lives in the execution's arena.
+//!
+//! Why this shape: items are immutable once a node has emitted them, so a value is a
+//! `Copy` handle of two words at most. Objects are slices of `(key, value)` pairs in
+//! insertion order — n8n (JavaScript) keeps object keys in insertion order and the golden
+//! cases compare key order. A node that "changes" an item builds a new slice in the arena;
+//! the old one stays valid for every node that still refers to it (paired items,
+//! `$('Node')` look-ups). Strings borrow from the request buffer, the plan bytes or the arena.
+//!
+//! `Undefined` exists because expressions need JavaScript's distinction between a missing
+//! property and `null`: `JSON.stringify` drops `undefined` object members and turns
+//! `undefined` array elements into `null`.
+
+use bumpalo::Bump;
+
+/// A JSON value (plus JavaScript's `undefined`) borrowed from arena, request or plan memory.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Value<'a> {
+    /// JavaScript `undefined`: a missing field. Never written into JSON output as such.
+    #[default]
+    Undefined,
+    /// JSON `null`.
+    Null,
+    /// JSON `true` / `false`.
+    Bool(bool),
+    /// Every JSON number is an IEEE double, as in JavaScript.
+    Number(f64),
+    /// A UTF-8 string.
+    String(&'a str),
+    /// An array.
+    Array(&'a [Value<'a>]),
+    /// An object: members in insertion order. Keys are unique (builders must keep it so).
+    Object(&'a [(&'a str, Value<'a>)]),
+}
+
+/// Members of an object value.
+pub type Members<'a> = &'a [(&'a str, Value<'a>)];
+
+impl<'a> Value<'a> {
+    /// The empty object `{}`.
+    pub const EMPTY_OBJECT: Value<'static> = Value::Object(&[]);
+
+    /// Member `key` of an object; `Undefined` for a missing key or a non-object.
+    pub fn get(&self, key: &str) -> Value<'a> {
+        match self {
+            Value::Object(members) => members
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| *v)
+                .unwrap_or(Value::Undefined),
+            _ => Value::Undefined,
+        }
+    }
+
+    /// Element `index` of an array; `Undefined` when out of range or not an array.
+    pub fn index(&self, index: usize) -> Value<'a> {
+        match self {
+            Value::Array(items) => items.get(index).copied().unwrap_or(Value::Undefined),
+            _ => Value::Undefined,
+        }
+    }
+
+    /// True for `undefined` and `null`.
+    pub fn is_nullish(&self) -> bool {
+        matches!(self, Value::Undefined | Value::Null)
+    }
+
+    /// The object's members, if this is an object.
+    pub fn as_object(&self) -> Option<Members<'a>> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The array's elements, if this is an array.
+    pub fn as_array(&self) -> Option<&'a [Value<'a>]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is a string.
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Copies a `serde_json::Value` into the arena.
+    pub fn from_json(arena: &'a Bump, json: &serde_json::Value) -> Value<'a> {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::String(s) => Value::String(arena.alloc_str(s)),
+            serde_json::Value::Array(items) => Value::Array(
+                arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_json(arena, v))),
+            ),
+            serde_json::Value::Object(members) => {
+                Value::Object(arena.alloc_slice_fill_iter(
+                    members
+                        .iter()
+                        .map(|(k, v)| (&*arena.alloc_str(k), Value::from_json(arena, v))),
+                ))
+            }
+        }
+    }
+
+    /// Converts to a `serde_json::Value` with `JSON.stringify` semantics: `undefined`
+    /// members are dropped, `undefined` array elements and non-finite numbers become `null`,
+    /// integral numbers become JSON integers.
+    pub fn to_json(&self) -> serde_json::Value {
+        match *self {
+            Value::Undefined | Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(b),
+            Value::Number(n) => number_to_json(n),
+            Value::String(s) => serde_json::Value::String(s.to_owned()),
+            Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(|v| v.to_json()).collect())
+            }
+            Value::Object(members) => serde_json::Value::Object(
+                members
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Value::Undefined))
+                    .map(|(k, v)| ((*k).to_owned(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Appends the value as `JSON.stringify(value)` would print it (compact form).
+    /// A top-level `undefined` prints nothing, as `JSON.stringify` returns `undefined`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match *self {
+            Value::Undefined => {}
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(n) => write_js_number(n, out),
+            Value::String(s) => write_json_string(s, out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match item {
+                        Value::Undefined => out.extend_from_slice(b"null"),
+                        v => v.write_json(out),
+                    }
+                }
+                out.push(b']');
+            }
+            Value::Object(members) => {
+                out.push(b'{');
+                let mut first = true;
+                for (k, v) in members.iter() {
+                    if matches!(v, Value::Undefined) {
+                        continue;
+                    }
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    write_json_string(k, out);
+                    out.push(b':');
+                    v.write_json(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// A number as JSON: integral values within 2^53 as integers, NaN/±Infinity as `null`.
+fn number_to_json(n: f64) -> serde_json::Value {
+    const SAFE_INTEGER_MAX: f64 = 9_007_199_254_740_992.0;
+    if !n.is_finite() {
+        serde_json::Value::Null
+    } else if n.fract() == 0.0 && n.abs() <= SAFE_INTEGER_MAX {
+        // `-0` is printed `0` by JavaScript.
+        serde_json::Value::Number((n as i64).into())
+    } else {
+        serde_json::Number::from_f64(n)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Writes a number as JavaScript's `Number.prototype.toString` (and so `JSON.stringify`)
+/// does: `1` not `1.0`, `1e+21`, `-0` as `0`; NaN and ±Infinity as `null` (JSON has neither).
+pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
+    if !n.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    let mut buffer = ryu_js::Buffer::new();
+    out.extend_from_slice(buffer.format_finite(n).as_bytes());
+}
+
+/// Writes `s` as a JSON string literal with `JSON.stringify`'s escapes.
+pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(format!("\\u{:04x}", b).as_bytes());
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stringify(v: Value<'_>) -> String {
+        let mut out = Vec::new();
+        v.write_json(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn numbers_print_like_javascript() {
+        assert_eq!(stringify(Value::Number(1.0)), "1");
+        assert_eq!(stringify(Value::Number(-0.0)), "0");
+        assert_eq!(stringify(Value::Number(0.1 + 0.2)), "0.30000000000000004");
+        assert_eq!(stringify(Value::Number(1.5e300)), "1.5e+300");
+        assert_eq!(stringify(Value::Number(f64::NAN)), "null");
+        assert_eq!(stringify(Value::Number(f64::INFINITY)), "null");
+    }
+
+    #[test]
+    fn undefined_members_are_dropped_and_elements_become_null() {
+        let members = [("a", Value::Undefined), ("b", Value::Number(2.0))];
+        assert_eq!(stringify(Value::Object(&members)), r#"{"b":2}"#);
+        let items = [Value::Undefined, Value::Bool(true)];
+        assert_eq!(stringify(Value::Array(&items)), "[null,true]");
+    }
+
+    #[test]
+    fn strings_escape_control_characters() {
+        assert_eq!(stringify(Value::String("a\"b\\\n\u{1}é")), "\"a\\\"b\\\\\\n\\u0001é\"");
+    }
+
+    #[test]
+    fn json_round_trip_keeps_key_order() {
+        let arena = Bump::new();
+        let json: serde_json::Value = serde_json::from_str(r#"{"z":1,"a":[1,"x",null],"m":{"k":true}}"#).unwrap();
+        let v = Value::from_json(&arena, &json);
+        assert_eq!(stringify(v), r#"{"z":1,"a":[1,"x",null],"m":{"k":true}}"#);
+        assert_eq!(v.to_json(), json);
+    }
+}

@@ -1,0 +1,6 @@
+//! linkflow-loadtest.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {}

@@ -1,0 +1,6 @@
+//! linkflow-tuning.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {}
