@@ -118,6 +118,9 @@ pub struct PlanNode {
     pub output_count: u32,
     /// `webhookId` ("" when absent).
     pub webhook_id: String,
+    /// Canvas position `[x, y]`: n8n's v1 order runs sibling branches top-most first
+    /// (then left-most), so the engine needs it at run time.
+    pub position: [f64; 2],
     /// Credentials by type: (credential type, credential id, credential name).
     pub credentials: Vec<CredentialRef>,
 }

@@ -1,0 +1,456 @@
+//! The node API: what a node implementation receives and what it returns.
+//!
+//! A node is a plain function `fn(&mut NodeCtx<'a, '_>) -> NodeResult<'a>`. It reads its
+//! parameters (expressions already compiled, evaluated on demand per item), its input
+//! items per input, its run index, its persistent [`NodeState`] and the clock, and returns
+//! one of:
+//!
+//! - [`NodeOutcome::Output`]: items per output (`None` = no data on that output, n8n's
+//!   `null` slot; `Some(&[])` = the output ran with zero items);
+//! - [`NodeOutcome::NoData`]: n8n's `null` result — the branch ends here;
+//! - [`NodeOutcome::Effect`]: a request for the runtime (HTTP call, timer, sub-workflow).
+//!   The engine hands it out from `Execution::poll` and, once the runtime feeds the
+//!   answer back with `Execution::complete`, calls the node again with
+//!   [`NodeCtx::resume`] set. The node keeps whatever it needs between the two calls in
+//!   its [`NodeState`].
+//!
+//! Or a [`NodeError`] carrying n8n's message; the engine applies the node's `onError`,
+//! `retryOnFail` and `continueOnFail` settings, so nodes only handle errors themselves
+//! where n8n's node does (Set, If, Code ... check "continue on fail" per item).
+//!
+//! ```ignore
+//! use linkflow_dataplane::engine::node::{NodeCtx, NodeResult};
+//! use linkflow_dataplane::engine::item::Item;
+//!
+//! /// Adds `tag: <parameter "tag">` to every item.
+//! fn tag<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
+//!     let input = ctx.main_input();
+//!     let mut out = ctx.items_with_capacity(input.len());
+//!     for (i, item) in input.iter().enumerate() {
+//!         let tag = ctx.param("tag", i)?; // evaluates `={{ ... }}` for item i
+//!         let json = ctx.with_member(item.json, "tag", tag);
+//!         out.push(Item { json, binary: item.binary, paired: ctx.paired(i) });
+//!     }
+//!     Ok(ctx.single_output(out.into_bump_slice()))
+//! }
+//! ```
+
+use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
+use linkflow_codec::plan::{ArchivedOnError, ArchivedPValue, ArchivedPlan, ArchivedPlanNode};
+
+use super::item::{Item, PairedItem};
+use super::value::Value;
+
+/// What a node run produces.
+pub type NodeResult<'a> = Result<NodeOutcome<'a>, NodeError>;
+
+/// Items per output: index = output index.
+pub type Outputs<'a> = &'a [Option<&'a [Item<'a>]>];
+
+/// The successful result of one node call.
+#[derive(Debug, Clone, Copy)]
+pub enum NodeOutcome<'a> {
+    /// Items per output.
+    Output(Outputs<'a>),
+    /// The node succeeded without any data (n8n returns `null`): the branch ends.
+    NoData,
+    /// The node needs the runtime to perform something, then to be called again.
+    Effect(EffectRequest<'a>),
+}
+
+/// An asynchronous operation a node asks the runtime to perform.
+#[derive(Debug, Clone, Copy)]
+pub enum EffectRequest<'a> {
+    /// An outbound HTTP call.
+    Http(HttpRequest<'a>),
+    /// Wake the node at `at_ms` (Unix epoch milliseconds, the execution's clock).
+    Timer {
+        /// When to resume.
+        at_ms: i64,
+    },
+    /// Run another workflow with `items` as its trigger input.
+    SubWorkflow {
+        /// Workflow id of the callee.
+        workflow_id: &'a str,
+        /// Items handed to the callee's trigger.
+        items: &'a [Item<'a>],
+        /// Wait for the callee to finish and feed its output back.
+        wait: bool,
+    },
+}
+
+/// An HTTP request, borrowed from the execution's arena.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRequest<'a> {
+    /// Upper-case method.
+    pub method: &'a str,
+    /// Absolute URL including the query string.
+    pub url: &'a str,
+    /// Header pairs in order.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Body bytes (empty for none).
+    pub body: &'a [u8],
+    /// Timeout for the whole exchange.
+    pub timeout_ms: u32,
+}
+
+/// An HTTP response as the runtime feeds it back.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpResponse<'a> {
+    /// Status code.
+    pub status: u16,
+    /// Header pairs (names lower-cased).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Body bytes.
+    pub body: &'a [u8],
+}
+
+/// The runtime's answer to an [`EffectRequest`].
+#[derive(Debug, Clone, Copy)]
+pub enum EffectResult<'a> {
+    /// The HTTP exchange completed (any status).
+    Http(HttpResponse<'a>),
+    /// The HTTP exchange failed (connect error, timeout ...): n8n's message.
+    HttpFailed(&'a str),
+    /// The timer fired.
+    TimerFired,
+    /// The sub-workflow finished with these items (last node's output 0).
+    SubWorkflowDone(&'a [Item<'a>]),
+    /// The sub-workflow failed with this message.
+    SubWorkflowFailed(&'a str),
+    /// The sub-workflow was started without waiting for it.
+    SubWorkflowStarted,
+}
+
+/// A node failure, with n8n's message (traces compare it verbatim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeError {
+    /// Stable LinkFlow code, e.g. `LF-NODE-SET-001`.
+    pub code: &'static str,
+    /// n8n's error message.
+    pub message: String,
+    /// n8n's `description`, when it has one.
+    pub description: Option<String>,
+    /// The input item that failed, when the failure is per item.
+    pub item: Option<usize>,
+}
+
+impl NodeError {
+    /// An error with a code and n8n's message.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        NodeError {
+            code,
+            message: message.into(),
+            description: None,
+            item: None,
+        }
+    }
+
+    /// Attaches the failing item index.
+    pub fn at_item(mut self, item: usize) -> Self {
+        self.item = Some(item);
+        self
+    }
+
+    /// Attaches a description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+/// State a node keeps across its runs in one execution (splitInBatches' queue, pagination).
+/// Everything lives in the execution arena, so it is dropped with it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NodeState<'a> {
+    /// Free-form value (counters, cursors, flags).
+    pub value: Value<'a>,
+    /// Items still to process.
+    pub pending: &'a [Item<'a>],
+    /// Items processed so far.
+    pub done: &'a [Item<'a>],
+    /// Set once the node has stored state (distinguishes "empty" from "never ran").
+    pub initialized: bool,
+}
+
+/// A response a node (Respond to Webhook) sends to the caller of the execution.
+#[derive(Debug, Clone)]
+pub struct NodeResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Header pairs in order (names as configured).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// The services a node needs from the execution around it: expression evaluation
+/// (which sees `$json`, `$('Name')`, `$runIndex` ...) and JavaScript.
+pub trait Host<'a> {
+    /// Evaluates compiled expression `expr` (index into the plan's expressions) for input
+    /// item `item` of the running node.
+    fn eval_expr(&mut self, expr: u32, item: usize) -> Result<Value<'a>, NodeError>;
+
+    /// Runs JavaScript `code` (Code / Function / FunctionItem nodes). `mode` tells how the
+    /// code sees its items; returns the items the code produced.
+    fn run_js(&mut self, code: &str, mode: JsMode, item: usize) -> Result<JsOutput<'a>, NodeError>;
+}
+
+/// How node JavaScript sees its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsMode {
+    /// Code node, `runOnceForAllItems`: `$input.all()`, returns an array of items.
+    AllItems,
+    /// Code node, `runOnceForEachItem`: `$json` is the item, returns one item.
+    EachItem,
+    /// Legacy Function node: `items` array, mutated in place or returned.
+    LegacyFunction,
+    /// Legacy FunctionItem node: `item` object of one item.
+    LegacyFunctionItem,
+}
+
+/// What node JavaScript returned.
+#[derive(Debug, Clone, Copy)]
+pub enum JsOutput<'a> {
+    /// Items (already normalised to `{json, pairedItem?}`).
+    Items(&'a [Item<'a>]),
+    /// A single value (each-item modes).
+    Value(Value<'a>),
+}
+
+/// Everything a node run sees. `'a` is the execution arena (and the plan), `'s` the call.
+pub struct NodeCtx<'a, 's> {
+    /// The execution's arena: allocate output items and values here.
+    pub arena: &'a Bump,
+    /// The plan being executed.
+    pub plan: &'a ArchivedPlan,
+    /// Index of the running node in the plan.
+    pub node_index: u32,
+    /// The running node.
+    pub node: &'a ArchivedPlanNode,
+    /// Items per input (`None` = that input received no data). `executeOnce` is applied.
+    pub inputs: &'a [Option<&'a [Item<'a>]>],
+    /// How many times this node ran before in this execution (n8n `runIndex`).
+    pub run_index: u32,
+    /// The execution's clock: Unix epoch milliseconds.
+    pub now_ms: i64,
+    /// State kept across runs of this node.
+    pub state: &'s mut NodeState<'a>,
+    /// The runtime's answer when the node is called again after an [`EffectRequest`].
+    pub resume: Option<EffectResult<'a>>,
+    /// A response to send (Respond to Webhook); the engine emits it as an effect.
+    pub response: &'s mut Option<NodeResponse>,
+    /// Expression evaluation and JavaScript.
+    pub host: &'s mut dyn Host<'a>,
+}
+
+impl<'a> NodeCtx<'a, '_> {
+    /// The node's `typeVersion`.
+    pub fn version(&self) -> f64 {
+        self.node.type_version.to_native()
+    }
+
+    /// The node's name.
+    pub fn node_name(&self) -> &'a str {
+        self.node.name.as_str()
+    }
+
+    /// True when the node continues on failure (legacy `continueOnFail` or `onError`
+    /// other than `stopWorkflow`): nodes that handle failures per item check this.
+    pub fn continue_on_fail(&self) -> bool {
+        !matches!(self.node.settings.on_error, ArchivedOnError::StopWorkflow)
+    }
+
+    /// True when failures go to a separate error output (`continueErrorOutput`).
+    pub fn error_output(&self) -> bool {
+        matches!(
+            self.node.settings.on_error,
+            ArchivedOnError::ContinueErrorOutput
+        )
+    }
+
+    /// Items of input `index` (empty when that input has no data).
+    pub fn input(&self, index: usize) -> &'a [Item<'a>] {
+        self.inputs.get(index).copied().flatten().unwrap_or(&[])
+    }
+
+    /// Items of the first input that has data (n8n's `connectionInputData` in v1 order).
+    pub fn main_input(&self) -> &'a [Item<'a>] {
+        self.inputs
+            .iter()
+            .flatten()
+            .find(|items| !items.is_empty())
+            .copied()
+            .unwrap_or(&[])
+    }
+
+    /// The raw parameter at a dotted `path` (`options.responseCode`, `rules.values.0`),
+    /// expressions unevaluated. `None` when absent.
+    pub fn param_raw(&self, path: &str) -> Option<&'a ArchivedPValue> {
+        lookup(&self.node.params, path)
+    }
+
+    /// The parameter at `path` for input item `item`, expressions evaluated
+    /// (recursively inside arrays and objects). `Undefined` when absent.
+    pub fn param(&mut self, path: &str, item: usize) -> Result<Value<'a>, NodeError> {
+        match self.param_raw(path) {
+            Some(raw) => self.resolve(raw, item),
+            None => Ok(Value::Undefined),
+        }
+    }
+
+    /// Converts a raw parameter into a value for input item `item`, evaluating expressions.
+    pub fn resolve(
+        &mut self,
+        raw: &'a ArchivedPValue,
+        item: usize,
+    ) -> Result<Value<'a>, NodeError> {
+        Ok(match raw {
+            ArchivedPValue::Null => Value::Null,
+            ArchivedPValue::Bool(b) => Value::Bool(*b),
+            ArchivedPValue::Number(n) => Value::Number(n.to_native()),
+            ArchivedPValue::String(s) => Value::String(s.as_str()),
+            ArchivedPValue::Expr(index) => self.host.eval_expr(index.to_native(), item)?,
+            ArchivedPValue::Array(elements) => {
+                let mut out = BumpVec::with_capacity_in(elements.len(), self.arena);
+                for element in elements.iter() {
+                    out.push(self.resolve(element, item)?);
+                }
+                Value::Array(out.into_bump_slice())
+            }
+            ArchivedPValue::Object { keys, values } => {
+                let mut out = BumpVec::with_capacity_in(keys.len(), self.arena);
+                for (key, value) in keys.iter().zip(values.iter()) {
+                    out.push((key.as_str(), self.resolve(value, item)?));
+                }
+                Value::Object(out.into_bump_slice())
+            }
+        })
+    }
+
+    /// A string parameter (`default` when absent or not a string after evaluation).
+    pub fn param_str(
+        &mut self,
+        path: &str,
+        item: usize,
+        default: &'a str,
+    ) -> Result<&'a str, NodeError> {
+        Ok(self.param(path, item)?.as_str().unwrap_or(default))
+    }
+
+    /// A boolean parameter (`default` when absent or not a boolean).
+    pub fn param_bool(
+        &mut self,
+        path: &str,
+        item: usize,
+        default: bool,
+    ) -> Result<bool, NodeError> {
+        Ok(match self.param(path, item)? {
+            Value::Bool(b) => b,
+            _ => default,
+        })
+    }
+
+    /// A number parameter (`default` when absent or not a number).
+    pub fn param_f64(&mut self, path: &str, item: usize, default: f64) -> Result<f64, NodeError> {
+        Ok(match self.param(path, item)? {
+            Value::Number(n) => n,
+            _ => default,
+        })
+    }
+
+    /// A growable item list in the arena.
+    pub fn items_with_capacity(&self, capacity: usize) -> BumpVec<'a, Item<'a>> {
+        BumpVec::with_capacity_in(capacity, self.arena)
+    }
+
+    /// Lineage pointing at item `item` of input 0.
+    pub fn paired(&self, item: usize) -> &'a [PairedItem] {
+        self.paired_input(item, 0)
+    }
+
+    /// Lineage pointing at item `item` of input `input`.
+    pub fn paired_input(&self, item: usize, input: usize) -> &'a [PairedItem] {
+        self.arena.alloc_slice_copy(&[PairedItem {
+            item: item as u32,
+            input: input as u32,
+        }])
+    }
+
+    /// An outcome with `items` on output 0 only.
+    pub fn single_output(&self, items: &'a [Item<'a>]) -> NodeOutcome<'a> {
+        NodeOutcome::Output(self.arena.alloc_slice_copy(&[Some(items)]))
+    }
+
+    /// An outcome with one item list per output.
+    pub fn outputs(&self, outputs: &[&'a [Item<'a>]]) -> NodeOutcome<'a> {
+        NodeOutcome::Output(
+            self.arena
+                .alloc_slice_fill_iter(outputs.iter().map(|o| Some(*o))),
+        )
+    }
+
+    /// `object` with member `key` set to `value` (replaced in place, else appended).
+    pub fn with_member(&self, object: Value<'a>, key: &'a str, value: Value<'a>) -> Value<'a> {
+        let members = object.as_object().unwrap_or(&[]);
+        let mut out = BumpVec::with_capacity_in(members.len() + 1, self.arena);
+        let mut found = false;
+        for &(k, v) in members {
+            if k == key {
+                out.push((k, value));
+                found = true;
+            } else {
+                out.push((k, v));
+            }
+        }
+        if !found {
+            out.push((key, value));
+        }
+        Value::Object(out.into_bump_slice())
+    }
+
+    /// Copies a string into the arena.
+    pub fn alloc_str(&self, s: &str) -> &'a str {
+        self.arena.alloc_str(s)
+    }
+}
+
+/// Looks up a dotted path in a parameter tree. Numeric segments index arrays.
+pub fn lookup<'p>(root: &'p ArchivedPValue, path: &str) -> Option<&'p ArchivedPValue> {
+    let mut current = root;
+    if path.is_empty() {
+        return Some(current);
+    }
+    for segment in path.split('.') {
+        current = match current {
+            ArchivedPValue::Object { keys, values } => {
+                let position = keys.iter().position(|k| k.as_str() == segment)?;
+                &values[position]
+            }
+            ArchivedPValue::Array(elements) => elements.get(segment.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// The error of a node kind that has no implementation yet.
+pub fn not_implemented(node: &ArchivedPlanNode) -> NodeError {
+    NodeError::new(
+        "LF-ENGINE-020",
+        format!(
+            "node kind not implemented: {} (typeVersion {})",
+            node.type_name.as_str(),
+            node.type_version.to_native()
+        ),
+    )
+}
