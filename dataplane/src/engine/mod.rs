@@ -8,3 +8,4 @@ pub mod nodes;
 pub mod run_data;
 pub mod schedule;
 pub mod value;
+pub mod webhook;

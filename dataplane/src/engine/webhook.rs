@@ -1,0 +1,430 @@
+//! The webhook side of an execution, sans IO: the trigger item built from a request, and
+//! the HTTP response n8n would send (responseMode onReceived / lastNode / responseNode).
+//!
+//! The data plane parses the request into a [`WebhookRequest`] (body already in the
+//! execution arena), calls [`run_webhook`] (or drives an [`Execution`] itself when
+//! effects must be awaited) and writes the [`WebhookResponse`].
+
+use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
+use linkflow_codec::plan::{
+    ArchivedPlan, ArchivedResponseData, ArchivedResponseMode, ArchivedTrigger,
+    ArchivedWebhookTrigger,
+};
+
+use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
+use super::item::Item;
+use super::node::{EffectResult, NodeResponse};
+use super::run_data::TraceEntry;
+use super::value::Value;
+
+/// `Content-Type` of JSON responses, as n8n sends it.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+/// Effects one synchronous webhook run may answer before it gives up.
+pub const EFFECTS_PER_RUN_MAX: u32 = 10_000;
+
+/// An HTTP request to a webhook, parsed by the runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookRequest<'a> {
+    /// Upper-case method.
+    pub method: &'a str,
+    /// Request path, e.g. `/webhook/g/case` (no query string).
+    pub path: &'a str,
+    /// Raw query string without `?` (may be empty).
+    pub query: &'a str,
+    /// Header pairs as received (names are lower-cased for the trigger item).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Parsed body (`Undefined` for none; a string for non-JSON bodies).
+    pub body: Value<'a>,
+}
+
+/// The HTTP response to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header pairs.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl WebhookResponse {
+    /// A JSON response.
+    pub fn json(status: u16, body: Vec<u8>) -> Self {
+        WebhookResponse {
+            status,
+            headers: vec![("content-type".into(), JSON_CONTENT_TYPE.into())],
+            body,
+        }
+    }
+
+    /// n8n's answer to a failed execution: 500 `{"message":"Error in workflow"}`.
+    pub fn workflow_error() -> Self {
+        Self::json(500, br#"{"message":"Error in workflow"}"#.to_vec())
+    }
+
+    fn from_node(response: NodeResponse) -> Self {
+        WebhookResponse {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        }
+    }
+}
+
+/// Settings of a webhook run that do not come from the plan.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookEnv<'a> {
+    /// Base URL webhooks are reachable at (`WEBHOOK_URL`), ending in `/`.
+    pub base_url: &'a str,
+    /// Execution configuration (limits, id, clock start).
+    pub config: Config<'a>,
+}
+
+/// Everything one webhook execution produced.
+#[derive(Debug, Clone)]
+pub struct WebhookRun {
+    /// The response to send.
+    pub response: WebhookResponse,
+    /// How the execution ended.
+    pub outcome: Outcome,
+    /// Name of the last executed node.
+    pub last_node: Option<String>,
+    /// Node runs in order.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// Finds the webhook trigger for `method` + `path` (`/webhook/<trigger path>`), with the
+/// values of `:name` path segments.
+pub fn find_webhook<'p>(
+    plan: &'p ArchivedPlan,
+    method: &str,
+    path: &'p str,
+) -> Option<(&'p ArchivedWebhookTrigger, Vec<(&'p str, &'p str)>)> {
+    let rest = path
+        .strip_prefix("/webhook/")
+        .or_else(|| path.strip_prefix("/webhook-test/"))?;
+    let rest = rest.trim_end_matches('/');
+    plan.triggers.iter().find_map(|trigger| {
+        let ArchivedTrigger::Webhook(webhook) = trigger else {
+            return None;
+        };
+        if !webhook.methods.is_empty()
+            && !webhook
+                .methods
+                .iter()
+                .any(|m| m.as_str().eq_ignore_ascii_case(method))
+        {
+            return None;
+        }
+        match_path(webhook.path.as_str().trim_matches('/'), rest).map(|params| (webhook, params))
+    })
+}
+
+fn match_path<'p>(pattern: &'p str, path: &'p str) -> Option<Vec<(&'p str, &'p str)>> {
+    let mut params = Vec::new();
+    let mut pattern_segments = pattern.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (pattern_segments.next(), path_segments.next()) {
+            (None, None) => return Some(params),
+            (Some(p), Some(s)) => {
+                if let Some(name) = p.strip_prefix(':') {
+                    params.push((name, s));
+                } else if p != s {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The trigger item n8n's Webhook node emits:
+/// `{headers, params, query, body, webhookUrl, executionMode}`.
+pub fn trigger_item<'a>(
+    arena: &'a Bump,
+    request: &WebhookRequest<'a>,
+    path_params: &[(&'a str, &'a str)],
+    webhook_path: &str,
+    base_url: &str,
+) -> Item<'a> {
+    let headers = arena.alloc_slice_fill_iter(request.headers.iter().map(|&(name, value)| {
+        let name: &'a str = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            arena.alloc_str(&name.to_ascii_lowercase())
+        } else {
+            name
+        };
+        (name, Value::String(value))
+    }));
+    let params =
+        arena.alloc_slice_fill_iter(path_params.iter().map(|&(k, v)| (k, Value::String(v))));
+    let url = arena.alloc_str(&format!(
+        "{}webhook/{}",
+        base_url,
+        webhook_path.trim_start_matches('/')
+    ));
+    let members = arena.alloc_slice_copy(&[
+        ("headers", Value::Object(headers)),
+        ("params", Value::Object(params)),
+        ("query", parse_query(arena, request.query)),
+        (
+            "body",
+            if matches!(request.body, Value::Undefined) {
+                Value::EMPTY_OBJECT
+            } else {
+                request.body
+            },
+        ),
+        ("webhookUrl", Value::String(url)),
+        ("executionMode", Value::String("production")),
+    ]);
+    Item::new(Value::Object(members))
+}
+
+/// Parses a query string as Express (qs) does for flat keys: a repeated key becomes an
+/// array, `key=` gives `""`, `+` is a space, `%XX` is decoded.
+pub fn parse_query<'a>(arena: &'a Bump, query: &str) -> Value<'a> {
+    let mut members: BumpVec<'a, (&'a str, Value<'a>)> = BumpVec::new_in(arena);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(arena, key);
+        let value = Value::String(percent_decode(arena, value));
+        match members.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, existing)) => {
+                let mut values: Vec<Value<'a>> = match *existing {
+                    Value::Array(a) => a.to_vec(),
+                    v => vec![v],
+                };
+                values.push(value);
+                *existing = Value::Array(arena.alloc_slice_copy(&values));
+            }
+            None => members.push((key, value)),
+        }
+    }
+    Value::Object(members.into_bump_slice())
+}
+
+fn percent_decode<'a>(arena: &'a Bump, s: &str) -> &'a str {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return arena.alloc_str(s);
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(hex_value),
+                bytes.get(i + 2).and_then(hex_value),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    arena.alloc_str(&String::from_utf8_lossy(&out))
+}
+
+fn hex_value(b: &u8) -> Option<u8> {
+    (*b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Runs one webhook execution to completion. `on_effect` answers HTTP calls, timers and
+/// sub-workflows synchronously (`None` = not available: the node fails with a clear
+/// error); the data plane drives [`Execution`] itself when it must await them.
+pub fn run_webhook<'a, S: Services<'a>>(
+    arena: &'a Bump,
+    plan: &'a ArchivedPlan,
+    webhook: &'a ArchivedWebhookTrigger,
+    request: &WebhookRequest<'a>,
+    path_params: &[(&'a str, &'a str)],
+    services: S,
+    env: &WebhookEnv<'a>,
+    on_effect: &mut dyn FnMut(&Effect<'a>) -> Option<EffectResult<'a>>,
+) -> WebhookRun {
+    let item = trigger_item(
+        arena,
+        request,
+        path_params,
+        webhook.path.as_str(),
+        env.base_url,
+    );
+    let start = Start {
+        node: webhook.node.to_native(),
+        items: arena.alloc_slice_copy(&[item]),
+    };
+    let mut execution = Execution::new(arena, plan, start, services, env.config);
+    let mode = &webhook.response_mode;
+    let mut response = match mode {
+        ArchivedResponseMode::OnReceived => Some(WebhookResponse::json(
+            webhook.response_code.to_native(),
+            br#"{"message":"Workflow was started"}"#.to_vec(),
+        )),
+        _ => None,
+    };
+    let mut now_ms = env.config.started_ms;
+    let mut effects = 0u32;
+    let outcome = loop {
+        match execution.poll(now_ms) {
+            Effect::Done(outcome) => break outcome,
+            Effect::Respond(node_response) => {
+                if matches!(mode, ArchivedResponseMode::ResponseNode) && response.is_none() {
+                    response = Some(WebhookResponse::from_node(node_response));
+                }
+            }
+            effect => {
+                effects += 1;
+                let (node, at_ms) = match &effect {
+                    Effect::HttpCall { node, .. } | Effect::SubWorkflow { node, .. } => {
+                        (*node, None)
+                    }
+                    Effect::Timer { node, at_ms } => (*node, Some(*at_ms)),
+                    _ => unreachable!("handled above"),
+                };
+                let result = if effects > EFFECTS_PER_RUN_MAX {
+                    None
+                } else {
+                    on_effect(&effect)
+                };
+                let result = result.unwrap_or(match effect {
+                    // A synchronous run has a virtual clock: a timer fires at once.
+                    Effect::Timer { .. } => EffectResult::TimerFired,
+                    Effect::HttpCall { .. } => EffectResult::HttpFailed(
+                        "LF-ENGINE-040: outbound HTTP is not available in this runtime",
+                    ),
+                    _ => EffectResult::SubWorkflowFailed(
+                        "LF-ENGINE-041: sub-workflows are not available in this runtime",
+                    ),
+                });
+                if let Some(at_ms) = at_ms {
+                    now_ms = now_ms.max(at_ms);
+                }
+                execution.complete(node, result);
+            }
+        }
+    };
+    let response = match response {
+        Some(response) => response,
+        None => match (&outcome, mode) {
+            (Outcome::Failed(_), _) => WebhookResponse::workflow_error(),
+            (Outcome::Success, ArchivedResponseMode::ResponseNode) => {
+                WebhookResponse::json(200, Vec::new())
+            }
+            (Outcome::Success, _) => last_node_response(&execution, webhook),
+        },
+    };
+    WebhookRun {
+        response,
+        outcome,
+        last_node: execution
+            .last_node()
+            .map(|n| plan.nodes[n as usize].name.as_str().to_owned()),
+        trace: execution.trace(),
+    }
+}
+
+/// The `lastNode` response: output 0 of the last run of the last executed node.
+fn last_node_response<'a, S: Services<'a>>(
+    execution: &Execution<'a, S>,
+    webhook: &ArchivedWebhookTrigger,
+) -> WebhookResponse {
+    let items = execution.last_node_items();
+    let status = webhook.response_code.to_native();
+    let mut body = Vec::new();
+    match webhook.response_data {
+        ArchivedResponseData::AllEntries => {
+            body.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                item.json.write_json(&mut body);
+            }
+            body.push(b']');
+        }
+        ArchivedResponseData::FirstEntryJson => match items.first() {
+            Some(item) => item.json.write_json(&mut body),
+            None => {
+                return WebhookResponse::json(
+                    500,
+                    br#"{"code":0,"message":"No item to return was found","stacktrace":""}"#
+                        .to_vec(),
+                )
+            }
+        },
+        ArchivedResponseData::NoData => {}
+        ArchivedResponseData::FirstEntryBinary => {
+            return WebhookResponse::json(
+                500,
+                br#"{"code":0,"message":"LF-ENGINE-042: binary responses are not supported"}"#
+                    .to_vec(),
+            )
+        }
+    }
+    WebhookResponse::json(status, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(v: Value<'_>) -> String {
+        let mut out = Vec::new();
+        v.write_json(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn query_repeated_keys_become_arrays_and_empty_values_strings() {
+        let arena = Bump::new();
+        let q = parse_query(&arena, "a=1&b=x%20y&a=2&empty=&plus=a+b&a=3");
+        assert_eq!(
+            json(q),
+            r#"{"a":["1","2","3"],"b":"x y","empty":"","plus":"a b"}"#
+        );
+    }
+
+    #[test]
+    fn query_keeps_unicode_and_bad_escapes() {
+        let arena = Bump::new();
+        let q = parse_query(&arena, "n=%C3%A9t%C3%A9&bad=%zz&tail=%4");
+        assert_eq!(json(q), r#"{"n":"été","bad":"%zz","tail":"%4"}"#);
+    }
+
+    #[test]
+    fn path_params_are_extracted() {
+        assert_eq!(
+            match_path("user/:id/x", "user/42/x"),
+            Some(vec![("id", "42")])
+        );
+        assert_eq!(match_path("user/:id", "user/42/x"), None);
+        assert_eq!(match_path("g/case", "g/other"), None);
+    }
+
+    #[test]
+    fn trigger_item_lower_cases_header_names() {
+        let arena = Bump::new();
+        let headers = [("X-Custom", "v"), ("content-type", "application/json")];
+        let request = WebhookRequest {
+            method: "POST",
+            path: "/webhook/p",
+            query: "",
+            headers: &headers,
+            body: Value::Null,
+        };
+        let item = trigger_item(&arena, &request, &[], "p", "http://127.0.0.1:5690/");
+        assert_eq!(item.json.get("headers").get("x-custom").as_str(), Some("v"));
+        assert_eq!(
+            item.json.get("webhookUrl").as_str(),
+            Some("http://127.0.0.1:5690/webhook/p")
+        );
+    }
+}
