@@ -1,0 +1,149 @@
+//! Decides, per expression, whether the fast evaluator runs it or the JavaScript fallback
+//! must, and what neither can run. Nothing is dropped: every construct either maps to an
+//! evaluator feature or adds a reason.
+
+use super::ast::{BinaryOp, Expr, Global};
+use super::support::{global_members, is_callable_global, is_fast_method, UNSUPPORTED_IDENTIFIERS};
+use super::{Body, Part};
+
+/// The outcome of walking an expression.
+#[derive(Default)]
+pub(crate) struct Classification {
+    /// Why the fast path cannot run it (deduplicated, in order of appearance).
+    pub js_reasons: Vec<String>,
+    /// What no path can run.
+    pub unsupported: Vec<String>,
+}
+
+impl Classification {
+    fn js(&mut self, reason: String) {
+        if !self.js_reasons.contains(&reason) {
+            self.js_reasons.push(reason);
+        }
+    }
+
+    pub fn body(&mut self, body: &Body) {
+        match body {
+            Body::Text(_) | Body::Invalid(_) => {}
+            Body::Single(segment) => self.expr(&segment.expr),
+            Body::Parts(parts) => {
+                for part in parts {
+                    if let Part::Code(segment) = part {
+                        self.expr(&segment.expr);
+                    }
+                }
+            }
+        }
+    }
+
+    fn exprs(&mut self, exprs: &[Expr]) {
+        for e in exprs {
+            self.expr(e);
+        }
+    }
+
+    fn global_member(&mut self, global: Global, name: &str) {
+        if !global_members(global).contains(&name) {
+            self.js(format!("{global:?}.{name}"));
+        }
+    }
+
+    pub fn expr(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Undefined
+            | Expr::Null
+            | Expr::Bool(_)
+            | Expr::Number(_)
+            | Expr::String(_)
+            | Expr::Root(_)
+            | Expr::Local(_)
+            | Expr::Path { .. } => {}
+            Expr::Regex { pattern, flags } => {
+                if let Err(reason) = super::regex::translate(pattern, flags).and_then(|t| t.check())
+                {
+                    self.js(format!("regex: {reason}"));
+                }
+            }
+            Expr::Global(g) => self.js(format!("{g:?} used as a value")),
+            Expr::Template(parts) | Expr::Array(parts) | Expr::Sequence(parts) => self.exprs(parts),
+            Expr::Member { object, name, .. } => match object.as_ref() {
+                Expr::Global(g) => self.global_member(*g, name),
+                object => self.expr(object),
+            },
+            Expr::Index { object, index, .. } => {
+                if let Expr::Global(g) = object.as_ref() {
+                    self.js(format!("{g:?}[...]"));
+                } else {
+                    self.expr(object);
+                }
+                self.expr(index);
+            }
+            Expr::Call { callee, args, .. } => {
+                match callee.as_ref() {
+                    Expr::Global(g) if is_callable_global(*g) => {}
+                    Expr::Global(g) => self.js(format!("{g:?}() call")),
+                    other => {
+                        self.expr(other);
+                        self.js("call of a computed function".to_owned());
+                    }
+                }
+                self.exprs(args);
+            }
+            Expr::Method {
+                object, name, args, ..
+            } => {
+                match object.as_ref() {
+                    Expr::Global(g) => self.global_member(*g, name),
+                    object => {
+                        if !is_fast_method(name) {
+                            self.js(format!("method .{name}()"));
+                        }
+                        self.expr(object);
+                    }
+                }
+                self.exprs(args);
+            }
+            Expr::Chain(inner) | Expr::Spread(inner) => self.expr(inner),
+            Expr::Unary { operand, .. } => self.expr(operand),
+            Expr::Binary { op, left, right } => {
+                if *op == BinaryOp::In {
+                    self.js("`in` operator".to_owned());
+                }
+                self.expr(left);
+                self.expr(right);
+            }
+            Expr::Logical { left, right, .. } => {
+                self.expr(left);
+                self.expr(right);
+            }
+            Expr::Conditional {
+                test,
+                then,
+                otherwise,
+            } => {
+                self.expr(test);
+                self.expr(then);
+                self.expr(otherwise);
+            }
+            Expr::Object { values, .. } => self.exprs(values),
+            Expr::Arrow { body, .. } => self.expr(body),
+            Expr::New { callee, args } => {
+                if !matches!(callee.as_ref(), Expr::Global(Global::Date)) {
+                    self.js("`new` of anything but Date".to_owned());
+                }
+                self.exprs(args);
+            }
+            Expr::Opaque(feature) => {
+                let name = feature.strip_prefix("identifier ").unwrap_or("");
+                match UNSUPPORTED_IDENTIFIERS.iter().find(|(id, _)| *id == name) {
+                    Some((_, reason)) => {
+                        if !self.unsupported.iter().any(|u| u == reason) {
+                            self.unsupported.push((*reason).to_owned());
+                        }
+                    }
+                    None => self.js(feature.clone()),
+                }
+            }
+        }
+    }
+}
