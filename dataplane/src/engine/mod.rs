@@ -1,7 +1,6 @@
 //! The sans-IO execution engine: runs a plan the way n8n would, handing out effects.
 
 pub mod execution;
-pub mod expr;
 pub mod item;
 pub mod limits;
 pub mod node;

@@ -8,6 +8,15 @@ use linkflow_codec::plan::ArchivedNodeKind;
 
 use super::node::{not_implemented, NodeCtx, NodeOutcome, NodeResult};
 
+pub mod code;
+pub mod coerce;
+pub mod conditions;
+pub mod filter;
+pub mod if_node;
+pub mod respond;
+pub mod set;
+pub mod stop_and_error;
+pub mod switch;
 pub mod trigger;
 
 /// Runs the node in `ctx` once.
@@ -19,6 +28,15 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
         | ArchivedNodeKind::Cron
         | ArchivedNodeKind::ExecuteWorkflowTrigger => trigger::run(ctx),
         ArchivedNodeKind::NoOp => Ok(pass_through(ctx)),
+        ArchivedNodeKind::Set => set::run(ctx),
+        ArchivedNodeKind::If => if_node::run(ctx),
+        ArchivedNodeKind::Switch => switch::run(ctx),
+        ArchivedNodeKind::Filter => filter::run(ctx),
+        ArchivedNodeKind::RespondToWebhook => respond::run(ctx),
+        ArchivedNodeKind::StopAndError => stop_and_error::run(ctx),
+        ArchivedNodeKind::Code | ArchivedNodeKind::Function | ArchivedNodeKind::FunctionItem => {
+            code::run(ctx)
+        }
         _ => Err(not_implemented(ctx.node)),
     }
 }
