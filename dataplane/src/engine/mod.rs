@@ -1,11 +1,18 @@
 //! The sans-IO execution engine: runs a plan the way n8n would, handing out effects.
 
 pub mod execution;
+pub mod expr;
 pub mod item;
 pub mod limits;
 pub mod node;
 pub mod nodes;
 pub mod run_data;
 pub mod schedule;
+pub mod scope;
 pub mod value;
 pub mod webhook;
+
+#[cfg(test)]
+mod execution_tests;
+#[cfg(test)]
+mod test_support;
