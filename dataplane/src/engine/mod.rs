@@ -1,5 +1,6 @@
 //! The sans-IO execution engine: runs a plan the way n8n would, handing out effects.
 
+pub mod datetime;
 pub mod execution;
 pub mod expr;
 pub mod item;
@@ -7,6 +8,7 @@ pub mod limits;
 pub mod node;
 pub mod nodes;
 pub mod run_data;
+pub mod runner;
 pub mod schedule;
 pub mod scope;
 pub mod value;

@@ -1,0 +1,254 @@
+//! Runs one execution to completion in-process: what `linkflow run`, the golden tests and
+//! the benchmarks share. A webhook request (`{"method","path","headers","query","body"}`)
+//! or, without one, the manual trigger.
+//!
+//! Effects are answered synchronously: timers fire at once on a virtual clock, HTTP calls
+//! and sub-workflows fail with a clear error (the data plane drives [`Execution`] itself
+//! and performs them).
+
+use bumpalo::Bump;
+use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
+
+use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
+use super::node::EffectResult;
+use super::nodes::trigger::manual_item;
+use super::run_data::TraceEntry;
+use super::value::Value;
+use super::webhook::{
+    find_webhook, run_webhook, WebhookEnv, WebhookRequest, WebhookResponse, WebhookRun,
+};
+
+/// Base URL of webhooks in `webhookUrl` when the caller does not configure one.
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:5678/";
+
+/// A webhook request as `linkflow run --request` reads it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RunRequest {
+    /// HTTP method (default `GET`).
+    #[serde(default)]
+    pub method: String,
+    /// Request path, e.g. `/webhook/bench`, optionally with `?query`.
+    pub path: String,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    /// Query: an object of strings (or arrays of strings), or a raw query string.
+    #[serde(default)]
+    pub query: serde_json::Value,
+    /// JSON body.
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
+    /// Exact body text (used instead of `body` when present).
+    #[serde(default)]
+    pub raw_body: Option<String>,
+}
+
+/// What a manual run produced.
+#[derive(Debug, Clone)]
+pub struct ManualRun {
+    /// The last node's output 0 as a JSON array of the items' json.
+    pub items_json: Vec<u8>,
+    /// How the execution ended.
+    pub outcome: Outcome,
+    /// Node runs in order.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// Error code: no trigger of the plan answers the request.
+pub const CODE_NO_ROUTE: &str = "LF-ENGINE-050";
+/// Error code: the plan has no manual trigger.
+pub const CODE_NO_MANUAL: &str = "LF-ENGINE-051";
+
+/// Runs the webhook execution `request` asks for.
+pub fn run_request<'a, S: Services<'a>>(
+    arena: &'a Bump,
+    plan: &'a ArchivedPlan,
+    request: &RunRequest,
+    services: S,
+    env: &WebhookEnv<'a>,
+) -> WebhookRun {
+    let method_upper = if request.method.is_empty() {
+        "GET".to_owned()
+    } else {
+        request.method.to_ascii_uppercase()
+    };
+    let method: &'a str = arena.alloc_str(&method_upper);
+    let (path, query_in_path) = request
+        .path
+        .split_once('?')
+        .unwrap_or((request.path.as_str(), ""));
+    let path: &'a str = arena.alloc_str(path);
+    let query: &'a str = arena.alloc_str(&query_string(&request.query, query_in_path));
+    let headers: Vec<(&'a str, &'a str)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                &*arena.alloc_str(k),
+                &*arena.alloc_str(
+                    v.as_str()
+                        .map_or_else(|| v.to_string(), str::to_owned)
+                        .as_str(),
+                ),
+            )
+        })
+        .collect();
+    let headers = arena.alloc_slice_copy(&headers);
+    let body = match (&request.raw_body, &request.body) {
+        (Some(raw), _) => match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(json) => Value::from_json(arena, &json),
+            Err(_) => Value::String(arena.alloc_str(raw)),
+        },
+        (None, Some(json)) => Value::from_json(arena, json),
+        (None, None) => Value::EMPTY_OBJECT,
+    };
+    let Some((trigger, params)) = find_webhook(plan, method, path) else {
+        let message = format!(
+            "{{\"code\":404,\"message\":\"The requested webhook \\\"{} {}\\\" is not registered.\",\"lf_code\":\"{CODE_NO_ROUTE}\"}}",
+            method,
+            path.trim_start_matches("/webhook/")
+        );
+        return WebhookRun {
+            response: WebhookResponse::json(404, message.into_bytes()),
+            outcome: Outcome::Success,
+            last_node: None,
+            trace: Vec::new(),
+        };
+    };
+    let request = WebhookRequest {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    };
+    run_webhook(
+        arena,
+        plan,
+        trigger,
+        &request,
+        &params,
+        services,
+        env,
+        &mut |_| None,
+    )
+}
+
+/// The query string of a request: the path's own query, then the `query` field.
+fn query_string(query: &serde_json::Value, in_path: &str) -> String {
+    let mut parts: Vec<String> = in_path
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match query {
+        serde_json::Value::String(s) => parts.extend(
+            s.trim_start_matches('?')
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+        ),
+        serde_json::Value::Object(members) => {
+            for (key, value) in members {
+                let values = match value {
+                    serde_json::Value::Array(values) => values.clone(),
+                    other => vec![other.clone()],
+                };
+                for value in values {
+                    let text = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    parts.push(format!("{}={}", encode(key), encode(&text)));
+                }
+            }
+        }
+        _ => {}
+    }
+    parts.join("&")
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Runs the plan from its manual trigger and returns the last node's items.
+pub fn run_manual<'a, S: Services<'a>>(
+    arena: &'a Bump,
+    plan: &'a ArchivedPlan,
+    services: S,
+    config: Config<'a>,
+) -> Result<ManualRun, String> {
+    let node = plan
+        .triggers
+        .iter()
+        .find_map(|t| match t {
+            ArchivedTrigger::Manual { node } => Some(node.to_native()),
+            _ => None,
+        })
+        .ok_or_else(|| format!("{CODE_NO_MANUAL}: the workflow has no manual trigger"))?;
+    let start = Start {
+        node,
+        items: manual_item(arena),
+    };
+    let mut execution = Execution::new(arena, plan, start, services, config);
+    let mut now_ms = config.started_ms;
+    let outcome = loop {
+        match execution.poll(now_ms) {
+            Effect::Done(outcome) => break outcome,
+            Effect::Respond(_) => {}
+            Effect::Timer { node, at_ms } => {
+                now_ms = now_ms.max(at_ms);
+                execution.complete(node, EffectResult::TimerFired);
+            }
+            Effect::HttpCall { node, .. } => {
+                execution.complete(
+                    node,
+                    EffectResult::HttpFailed(
+                        "LF-ENGINE-040: outbound HTTP is not available in this runtime",
+                    ),
+                );
+            }
+            Effect::SubWorkflow { node, .. } => {
+                execution.complete(
+                    node,
+                    EffectResult::SubWorkflowFailed(
+                        "LF-ENGINE-041: sub-workflows are not available in this runtime",
+                    ),
+                );
+            }
+        }
+    };
+    let mut items_json = vec![b'['];
+    for (i, item) in execution.last_node_items().iter().enumerate() {
+        if i > 0 {
+            items_json.push(b',');
+        }
+        item.json.write_json(&mut items_json);
+    }
+    items_json.push(b']');
+    Ok(ManualRun {
+        items_json,
+        outcome,
+        trace: execution.trace(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_merges_path_query_and_object() {
+        let query = serde_json::json!({"b": ["1", "2"], "c": "x y"});
+        assert_eq!(query_string(&query, "a=0"), "a=0&b=1&b=2&c=x%20y");
+        assert_eq!(query_string(&serde_json::Value::Null, ""), "");
+    }
+}
