@@ -170,9 +170,7 @@ impl<'a> Scheduler<'a> {
             let (bx, by) = position(b);
             if ay < by {
                 1
-            } else if ay > by {
-                -1
-            } else if ax > bx {
+            } else if ay > by || ax > bx {
                 -1
             } else {
                 0

@@ -67,13 +67,12 @@ fn pvalue(json: &Json, expressions: &mut Vec<linkflow_codec::expr::CompiledExpre
 fn csr(node_count: usize, slots: &[usize], links_of: impl Fn(usize, usize) -> Vec<Link>) -> Csr {
     let mut csr = Csr::default();
     let mut slot = 0u32;
-    for node in 0..node_count {
+    for (node, &slot_count) in slots.iter().enumerate().take(node_count) {
         csr.slot_start.push(slot);
-        for port in 0..slots[node] {
+        for port in 0..slot_count {
             csr.link_start.push(csr.links.len() as u32);
             csr.links.extend(links_of(node, port));
             slot += 1;
-            let _ = port;
         }
     }
     csr.slot_start.push(slot);

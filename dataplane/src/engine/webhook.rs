@@ -240,6 +240,10 @@ fn hex_value(b: &u8) -> Option<u8> {
 /// Runs one webhook execution to completion. `on_effect` answers HTTP calls, timers and
 /// sub-workflows synchronously (`None` = not available: the node fails with a clear
 /// error); the data plane drives [`Execution`] itself when it must await them.
+// Each argument is a distinct input of the sans-IO run (arena, plan, route, request,
+// route params, services, environment, effect answers); bundling them would only move
+// the list into a struct literal at every call site.
+#[allow(clippy::too_many_arguments)]
 pub fn run_webhook<'a, S: Services<'a>>(
     arena: &'a Bump,
     plan: &'a ArchivedPlan,

@@ -284,11 +284,16 @@ fn parse_value<'a>(
             _ if strict => None,
             Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(Value::Bool(true)),
             Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(Value::Bool(false)),
-            Value::String(s) => match string_to_number(s) {
-                n if n == 1.0 => Some(Value::Bool(true)),
-                n if n == 0.0 && !s.trim().is_empty() => Some(Value::Bool(false)),
-                _ => Some(Value::Bool(is_truthy(value))),
-            },
+            Value::String(s) => {
+                let n = string_to_number(s);
+                if n == 1.0 {
+                    Some(Value::Bool(true))
+                } else if n == 0.0 && !s.trim().is_empty() {
+                    Some(Value::Bool(false))
+                } else {
+                    Some(Value::Bool(is_truthy(value)))
+                }
+            }
             other => Some(Value::Bool(is_truthy(other))),
         },
         "array" => match value {
