@@ -45,3 +45,6 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
 pub fn pass_through<'a>(ctx: &NodeCtx<'a, '_>) -> NodeOutcome<'a> {
     ctx.single_output(ctx.input(0))
 }
+
+#[cfg(test)]
+mod node_tests;
