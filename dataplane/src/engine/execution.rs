@@ -74,6 +74,23 @@ pub struct Config<'a> {
     pub mode: &'a str,
     /// Start time, Unix epoch milliseconds.
     pub started_ms: i64,
+    /// Apply the plan's pinData. n8n uses pinned data in manual (editor) runs only;
+    /// production webhook and trigger executions ignore it.
+    pub use_pin_data: bool,
+}
+
+impl<'a> Config<'a> {
+    /// A configuration with default limits for `mode`, started at `started_ms`; pinData
+    /// applies in `manual` mode only.
+    pub fn new(mode: &'a str, execution_id: &'a str, started_ms: i64) -> Self {
+        Config {
+            limits: Limits::default(),
+            execution_id,
+            mode,
+            started_ms,
+            use_pin_data: mode == "manual",
+        }
+    }
 }
 
 /// An execution-level error.
@@ -472,7 +489,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
     ) -> Result<NodeOutcome<'a>, NodeError> {
         let index = run.entry.node as usize;
         let node = &self.plan.nodes[index];
-        if !node.disabled {
+        if !node.disabled && self.config.use_pin_data {
             if let Some(pinned) = self
                 .plan
                 .pin_data

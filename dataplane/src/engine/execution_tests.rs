@@ -32,6 +32,7 @@ fn config(limits: Limits) -> Config<'static> {
         execution_id: "1",
         mode: "webhook",
         started_ms: 1_000,
+        use_pin_data: true,
     }
 }
 
@@ -260,8 +261,14 @@ fn error_items_move_to_the_error_output() {
     assert_eq!(run.trace[1].outputs, vec![Some(1), Some(2)]);
     // Error items are merged over the input item they pair with (here the trigger item).
     let text = body(&run);
-    assert!(text.contains(r#""executionMode":"production","error":"bad"}"#), "{text}");
-    assert!(text.ends_with(r#""executionMode":"production","error":"x","message":"y"}]"#), "{text}");
+    assert!(
+        text.contains(r#""executionMode":"production","error":"bad"}"#),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(r#""executionMode":"production","error":"x","message":"y"}]"#),
+        "{text}"
+    );
 }
 
 #[test]

@@ -17,4 +17,6 @@ pub mod webhook;
 #[cfg(test)]
 mod execution_tests;
 #[cfg(test)]
+mod golden_probe;
+#[cfg(test)]
 mod test_support;

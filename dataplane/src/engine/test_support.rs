@@ -51,7 +51,10 @@ fn pvalue(json: &Json, expressions: &mut Vec<linkflow_codec::expr::CompiledExpre
         Json::Bool(b) => PValue::Bool(*b),
         Json::Number(n) => PValue::Number(n.as_f64().unwrap_or(f64::NAN)),
         Json::String(s) if s.starts_with('=') => {
-            let compiled = linkflow_codec::expr::compile(s).expect("test expression compiles");
+            // As the codec does: a malformed expression fails its node at run time (n8n's
+            // behaviour), not the whole plan.
+            let compiled = linkflow_codec::expr::compile(s)
+                .unwrap_or_else(|error| linkflow_codec::expr::CompiledExpression::invalid(s, &error));
             expressions.push(compiled);
             PValue::Expr(expressions.len() as u32 - 1)
         }

@@ -31,6 +31,7 @@ fn run_node_with(kind: &str, version: f64, params: Json, items: Json, extra: Jso
         execution_id: "1",
         mode: "manual",
         started_ms: 0,
+        use_pin_data: true,
     };
     let start = Start {
         node: 0,
