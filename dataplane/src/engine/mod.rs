@@ -7,6 +7,7 @@ pub mod item;
 pub mod limits;
 pub mod node;
 pub mod nodes;
+pub mod quick_plan;
 pub mod run_data;
 pub mod runner;
 pub mod schedule;
