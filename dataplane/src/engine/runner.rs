@@ -241,6 +241,84 @@ pub fn run_manual<'a, S: Services<'a>>(
     })
 }
 
+/// What `linkflow run` produced.
+#[derive(Debug, Clone)]
+pub enum RunOutput {
+    /// A webhook execution: the HTTP response and the trace.
+    Webhook(WebhookRun),
+    /// A manual execution: the last node's items.
+    Manual(ManualRun),
+}
+
+impl RunOutput {
+    /// What `linkflow run` prints: `{"status", "headers", "body"}` for a webhook run (the
+    /// body parsed when it is JSON, else a string), the items array for a manual run.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            RunOutput::Webhook(run) => {
+                let headers: serde_json::Map<String, serde_json::Value> = run
+                    .response
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect();
+                serde_json::json!({
+                    "status": run.response.status,
+                    "headers": headers,
+                    "body": body_json(&run.response.body),
+                })
+            }
+            RunOutput::Manual(run) => body_json(&run.items_json),
+        }
+    }
+}
+
+/// A response body as JSON: parsed when it is JSON, a string otherwise (`""` when empty).
+pub fn body_json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+/// Compiles an n8n workflow export to plan bytes.
+pub fn compile_workflow(workflow: &serde_json::Value) -> Result<rkyv::util::AlignedVec, String> {
+    if !workflow["nodes"].is_array() {
+        return Err("LF-ENGINE-052: the workflow has no \"nodes\" array".to_owned());
+    }
+    Ok(super::quick_plan::archive(
+        &super::quick_plan::plan_from_workflow(workflow),
+    ))
+}
+
+/// `linkflow run`: compiles `workflow` and executes it once, for `request` or from the
+/// manual trigger. `services` evaluates expressions and JavaScript.
+pub fn run_workflow<S: for<'a> Services<'a>>(
+    workflow: &serde_json::Value,
+    request: Option<&RunRequest>,
+    services: S,
+    base_url: &str,
+    started_ms: i64,
+) -> Result<RunOutput, String> {
+    let bytes = compile_workflow(workflow)?;
+    let plan = rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(&bytes)
+        .map_err(|e| format!("LF-ENGINE-053: {e}"))?;
+    let arena = Bump::new();
+    Ok(match request {
+        Some(request) => {
+            let env = WebhookEnv {
+                base_url,
+                config: Config::new("webhook", "1", started_ms),
+            };
+            RunOutput::Webhook(run_request(&arena, plan, request, services, &env))
+        }
+        None => RunOutput::Manual(run_manual(
+            &arena,
+            plan,
+            services,
+            Config::new("manual", "1", started_ms),
+        )?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
