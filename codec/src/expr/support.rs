@@ -8,7 +8,7 @@
 use super::ast::Global;
 
 /// Methods callable as `value.name(...)` on some receiver type (string, number, boolean,
-/// array, object, DateTime, Duration, regex, node reference). Sorted.
+/// array, object, DateTime, Duration, regex, node reference).
 pub const FAST_METHODS: &[&str] = &[
     "all",
     "as",
@@ -23,7 +23,6 @@ pub const FAST_METHODS: &[&str] = &[
     "difference",
     "endOf",
     "endsWith",
-    "entries",
     "every",
     "extractDomain",
     "extractEmail",
@@ -43,7 +42,6 @@ pub const FAST_METHODS: &[&str] = &[
     "isEven",
     "isNotEmpty",
     "isOdd",
-    "item",
     "join",
     "keys",
     "last",
@@ -77,12 +75,13 @@ pub const FAST_METHODS: &[&str] = &[
     "substring",
     "sum",
     "test",
-    "toBoolean",
     "toDateTime",
     "toFixed",
     "toFormat",
     "toISO",
     "toISODate",
+    "toISOString",
+    "getTime",
     "toJsonString",
     "toLowerCase",
     "toMillis",

@@ -4,7 +4,8 @@ use chrono::{Datelike, NaiveDate, Timelike};
 
 use super::{DateTime, Zone};
 
-pub(crate) const MONTHS: [&str; 12] = [
+/// Month names, January first.
+pub const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -18,7 +19,8 @@ pub(crate) const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-pub(crate) const WEEKDAYS: [&str; 7] = [
+/// Weekday names, Monday first.
+pub const WEEKDAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
     "Wednesday",

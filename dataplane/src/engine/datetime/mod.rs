@@ -7,6 +7,11 @@
 
 mod duration;
 mod format;
+
+/// English month and weekday names (Luxon's `en-US`).
+pub mod format_names {
+    pub use super::format::{MONTHS, WEEKDAYS};
+}
 mod parse;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike};
@@ -90,9 +95,7 @@ impl Zone {
                     LocalResult::Ambiguous(a, _) => a.timestamp_millis(),
                     LocalResult::None => {
                         // Guess with the offset before the gap, as Luxon does.
-                        let guess =
-                            naive_ms - self.offset_at(naive_ms - MS_PER_DAY) as i64 * MS_PER_SECOND;
-                        guess
+                        naive_ms - self.offset_at(naive_ms - MS_PER_DAY) as i64 * MS_PER_SECOND
                     }
                 }
             }

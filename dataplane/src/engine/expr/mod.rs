@@ -1,9 +1,138 @@
 //! The fast expression evaluator: runs compiled n8n expressions (the archived AST from the
-//! plan) natively, with JavaScript semantics, allocating results in the execution arena.
+//! plan, read in place) natively with JavaScript semantics, allocating in the execution
+//! arena.
 //!
-//! Entry point: [`evaluate`]. Expressions the codec classified for the JavaScript fallback
-//! (`ArchivedCompiledExpression::fast == false`) are not run here.
+//! - [`evaluate`] evaluates a whole parameter value (text, a single `{{ }}` keeping its
+//!   type, or a template built into a string).
+//! - [`Scope`] is what the engine provides: `$json`, `$input`, `$('Node')`, clock, zone...
+//! - Expressions the codec classified for JavaScript (`fast == false`) are refused with
+//!   [`CODE_NOT_FAST`]; the engine sends them to the JavaScript evaluator instead.
+//!
+//! n8n's error rules: a JavaScript error inside a segment (a `TypeError` such as reading a
+//! property of `undefined`) makes that segment `null` (`""` inside a template) and the node
+//! goes on; a syntax error, a missing node and a denied `$env` fail the node.
 
+mod arrays;
+mod dates;
+mod eval;
+mod globals;
+mod json;
+mod methods;
+mod regexes;
 mod scope;
+mod strings;
+mod val;
 
+pub mod mock;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_methods;
+
+use bumpalo::collections::String as BumpString;
+use linkflow_codec::expr::{ArchivedBody, ArchivedCompiledExpression, ArchivedPart};
+
+pub use eval::{
+    CALL_DEPTH_MAX, CODE_ENV_DENIED, CODE_LIMIT, CODE_NODE_REFERENCE, CODE_NOT_FAST,
+    STRING_BYTES_MAX,
+};
 pub use scope::{ExecutionInfo, PrevNode, Scope, ScopeError, WorkflowInfo};
+
+use crate::engine::value::Value;
+use eval::{Eval, Fault};
+
+/// An expression error that fails the node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct EvalError {
+    /// Stable error code (`LF-EXPR-...`).
+    pub code: &'static str,
+    /// What went wrong, in n8n's words where it has them.
+    pub message: String,
+}
+
+/// Evaluates a compiled parameter value against `scope`.
+///
+/// Returns the value as stored in items: DateTimes become ISO strings, a failing segment
+/// `null`. The plan (`expr`) must outlive the arena (`'a`): strings are borrowed from it.
+pub fn evaluate<'a, S: Scope<'a> + ?Sized>(
+    expr: &'a ArchivedCompiledExpression,
+    scope: &S,
+) -> Result<Value<'a>, EvalError> {
+    match &expr.body {
+        ArchivedBody::Text(text) => Ok(Value::String(text.as_str())),
+        ArchivedBody::Invalid(invalid) => Err(EvalError {
+            code: linkflow_codec::expr::CODE_SYNTAX,
+            message: format!(
+                "invalid syntax: {} (at byte {})",
+                invalid.message.as_str(),
+                invalid.offset.to_native()
+            ),
+        }),
+        _ if !expr.fast => Err(EvalError {
+            code: CODE_NOT_FAST,
+            message: "expression needs the JavaScript evaluator".to_owned(),
+        }),
+        ArchivedBody::Single(segment) => {
+            let mut ev = Eval::new(scope);
+            match ev.eval(&segment.expr) {
+                Ok(v) => Ok(ev.to_value(v)),
+                Err(Fault::Type(_) | Fault::Short) => Ok(Value::Null),
+                Err(Fault::Fail(e)) => Err(e),
+            }
+        }
+        ArchivedBody::Parts(parts) => {
+            let mut ev = Eval::new(scope);
+            let mut out = BumpString::new_in(scope.arena());
+            for part in parts.iter() {
+                match part {
+                    ArchivedPart::Text(t) => out.push_str(t.as_str()),
+                    ArchivedPart::Code(segment) => match ev.eval(&segment.expr) {
+                        // n8n prints null and undefined as "" in templates.
+                        Ok(v) if v.is_nullish() => {}
+                        Ok(v) => val::push_str_of(&mut out, v, scope.arena()),
+                        Err(Fault::Type(_) | Fault::Short) => {}
+                        Err(Fault::Fail(e)) => return Err(e),
+                    },
+                }
+                if out.len() > STRING_BYTES_MAX {
+                    return Err(EvalError {
+                        code: CODE_LIMIT,
+                        message: format!("string exceeds {STRING_BYTES_MAX} bytes"),
+                    });
+                }
+            }
+            Ok(Value::String(out.into_bump_str()))
+        }
+    }
+}
+
+/// True when [`evaluate`] implements the method `name` for at least one receiver type.
+/// Used by tests to hold the codec's list of fast methods to the truth.
+pub fn implements_method(name: &'static str) -> bool {
+    let arena = bumpalo::Bump::new();
+    let scope = mock::MockScope::new(&arena);
+    let mut ev = Eval::new(&scope);
+    let date = val::Val::DateTime(crate::engine::datetime::DateTime::new(
+        0,
+        crate::engine::datetime::Zone::Utc,
+    ));
+    let duration = val::Val::Duration(arena.alloc(crate::engine::datetime::Duration::default()));
+    let receivers = [
+        val::Val::String("a"),
+        val::Val::Number(1.0),
+        val::Val::Bool(true),
+        val::Val::Array(&[]),
+        val::Val::Object(&[]),
+        date,
+        duration,
+        val::Val::JsDate(0.0),
+        val::Val::Regex("a", ""),
+        val::Val::Input,
+        val::Val::NodeRef("Node"),
+    ];
+    receivers.iter().any(|r| {
+        !matches!(methods::call_method(&mut ev, *r, name, &[]), Err(Fault::Type(m)) if m.ends_with("is not a function"))
+    })
+}
