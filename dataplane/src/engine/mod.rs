@@ -4,6 +4,7 @@ pub mod datetime;
 pub mod execution;
 pub mod expr;
 pub mod item;
+pub mod js;
 pub mod limits;
 pub mod node;
 pub mod nodes;
