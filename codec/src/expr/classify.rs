@@ -82,6 +82,8 @@ impl Classification {
                 match callee.as_ref() {
                     Expr::Global(g) if is_callable_global(*g) => {}
                     Expr::Global(g) => self.js(format!("{g:?}() call")),
+                    // An unknown callee already names its own reason.
+                    other @ Expr::Opaque(_) => self.expr(other),
                     other => {
                         self.expr(other);
                         self.js("call of a computed function".to_owned());

@@ -240,17 +240,26 @@ impl<'s> Parser<'s> {
 
     /// Skips statements up to the segment end (only the JS fallback runs them).
     fn skip_statements(&mut self) -> Result<(), ExprError> {
+        let mut operand = false;
         loop {
             if self.at_segment_end()? {
                 return Ok(());
             }
-            self.skip_balanced_token()?;
+            operand = self.skip_balanced_token(operand)?;
         }
     }
 
-    /// Consumes one token, or a whole bracketed group if it opens one.
-    fn skip_balanced_token(&mut self) -> Result<(), ExprError> {
+    /// Consumes one token, or a whole bracketed group if it opens one. `after_operand`
+    /// tells whether a `/` here is division (after an operand) or starts a regex. Returns
+    /// whether what was consumed ends an operand.
+    fn skip_balanced_token(&mut self, after_operand: bool) -> Result<bool, ExprError> {
         let start = self.peek_start()?;
+        if !after_operand && matches!(self.peek()?, Tok::Punct("/") | Tok::Punct("/=")) {
+            self.peeked = None;
+            self.lex.pos = start;
+            self.lex.regex()?;
+            return Ok(true);
+        }
         let tok = self.bump()?;
         let close = match tok {
             Tok::Punct("(") => ")",
@@ -258,7 +267,7 @@ impl<'s> Parser<'s> {
             Tok::Punct("{") => "}",
             Tok::Backtick => {
                 self.template_rest(start)?;
-                return Ok(());
+                return Ok(true);
             }
             Tok::Punct(p @ (")" | "]" | "}")) => {
                 return Err(self.lex.error(
@@ -274,23 +283,22 @@ impl<'s> Parser<'s> {
                     start,
                 ))
             }
-            _ => return Ok(()),
+            Tok::Num(_) | Tok::Str(_) => return Ok(true),
+            Tok::Ident(word) => {
+                return Ok(!is_reserved(&word) && !STATEMENT_KEYWORDS.contains(&word.as_str()))
+            }
+            Tok::Punct(_) => return Ok(false),
         };
         self.enter()?;
+        let mut operand = false;
         loop {
             if self.eat(close)? {
                 break;
             }
-            if matches!(self.peek()?, Tok::Punct("/") | Tok::Punct("/=")) {
-                // Inside skipped code a `/` after an operator starts a regex; good enough
-                // to find the brackets, and the JavaScript engine reparses it anyway.
-                self.bump()?;
-                continue;
-            }
-            self.skip_balanced_token()?;
+            operand = self.skip_balanced_token(operand)?;
         }
         self.depth -= 1;
-        Ok(())
+        Ok(true)
     }
 
     /// `a, b, c`
@@ -376,7 +384,7 @@ impl<'s> Parser<'s> {
                         }
                         Tok::Punct("{") | Tok::Punct("[") | Tok::Punct("...") => {
                             simple = false;
-                            self.skip_balanced_token()?;
+                            self.skip_balanced_token(false)?;
                         }
                         _ => {
                             restore(self);
@@ -439,7 +447,7 @@ impl<'s> Parser<'s> {
         }
         self.lex.pos = save_pos;
         self.peeked = save_peek;
-        self.skip_balanced_token()?;
+        self.skip_balanced_token(false)?;
         Ok(Expr::Opaque("block arrow body".to_owned()))
     }
 
@@ -739,9 +747,9 @@ impl<'s> Parser<'s> {
             "function" | "class" => {
                 // Skip `function name? (params) { body }` / `class X { ... }` for the JS engine.
                 while !self.is_punct("{")? && !matches!(self.peek()?, Tok::Eof) {
-                    self.skip_balanced_token()?;
+                    self.skip_balanced_token(false)?;
                 }
-                self.skip_balanced_token()?;
+                self.skip_balanced_token(false)?;
                 Expr::Opaque(name)
             }
             _ => {
@@ -823,8 +831,8 @@ impl<'s> Parser<'s> {
                     values.push(self.assignment()?);
                 } else if self.is_punct("(")? {
                     // A method `name() { ... }`: JavaScript-only.
-                    self.skip_balanced_token()?;
-                    self.skip_balanced_token()?;
+                    self.skip_balanced_token(false)?;
+                    self.skip_balanced_token(false)?;
                     opaque = Some("object method");
                     values.push(Expr::Undefined);
                 } else if shorthand_ok {

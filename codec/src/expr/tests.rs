@@ -322,3 +322,75 @@ fn hostile_inputs_never_panic() {
         let _ = compile(s);
     }
 }
+
+/// Every `=`-string of the corpus (../shared/corpus relative to the workspace): none may
+/// panic; prints the fast share, the syntax errors and the top reasons for JavaScript.
+/// Run with `cargo test -p linkflow-codec corpus_expressions -- --ignored --nocapture`.
+#[test]
+#[ignore = "reads the shared corpus; run on demand"]
+fn corpus_expressions() {
+    use std::collections::HashMap;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/n8n-workflows");
+    let mut files = Vec::new();
+    let mut pending = vec![dir];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if s.starts_with('=') => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut sources = Vec::new();
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        for node in json["nodes"].as_array().into_iter().flatten() {
+            walk(&node["parameters"], &mut sources);
+        }
+    }
+    let (mut fast, mut errors) = (0, Vec::new());
+    let mut reasons: HashMap<String, usize> = HashMap::new();
+    for s in &sources {
+        match compile(s) {
+            Ok(c) if c.fast => fast += 1,
+            Ok(c) => {
+                for r in c.js_reasons.iter().chain(c.unsupported.iter()) {
+                    *reasons.entry(r.clone()).or_default() += 1;
+                }
+            }
+            Err(e) => errors.push((e, s.clone())),
+        }
+    }
+    let mut top: Vec<_> = reasons.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1));
+    println!(
+        "expressions: {}, fast: {fast}, syntax errors: {}",
+        sources.len(),
+        errors.len()
+    );
+    for (reason, count) in top.iter().take(40) {
+        println!("  {count:6} {reason}");
+    }
+    for (e, s) in errors.iter().take(60) {
+        let at = e.offset.min(s.len());
+        let from = s.floor_char_boundary(at.saturating_sub(40));
+        let to = s.ceil_char_boundary((at + 40).min(s.len()));
+        println!("ERR {e} :: {:?}", &s[from..to]);
+    }
+}
