@@ -378,7 +378,7 @@ fn corpus_expressions() {
         }
     }
     let mut top: Vec<_> = reasons.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     println!(
         "expressions: {}, fast: {fast}, syntax errors: {}",
         sources.len(),
