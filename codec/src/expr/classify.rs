@@ -2,7 +2,7 @@
 //! must, and what neither can run. Nothing is dropped: every construct either maps to an
 //! evaluator feature or adds a reason.
 
-use super::ast::{BinaryOp, Expr, Global};
+use super::ast::{BinaryOp, Expr, Global, Root};
 use super::support::{global_members, is_callable_global, is_fast_method, UNSUPPORTED_IDENTIFIERS};
 use super::{Body, Part};
 
@@ -15,7 +15,36 @@ pub(crate) struct Classification {
     pub unsupported: Vec<String>,
 }
 
+/// Properties of `$('Name')` / `$node["Name"]` the fast path implements.
+const NODE_PROPERTIES: &[&str] = &["item", "json", "binary", "isExecuted"];
+/// Properties of `$input` the fast path implements.
+const INPUT_PROPERTIES: &[&str] = &["item"];
+/// Properties of `$execution` the fast path implements.
+const EXECUTION_PROPERTIES: &[&str] = &["id", "mode", "resumeUrl"];
+
+/// `$('Name')` or `$node["Name"]`.
+fn is_node_proxy(e: &Expr) -> bool {
+    match e {
+        Expr::Call { callee, .. } => matches!(callee.as_ref(), Expr::Global(Global::NodeFn)),
+        Expr::Index { object, .. } => matches!(object.as_ref(), Expr::Root(Root::Node)),
+        _ => false,
+    }
+}
+
 impl Classification {
+    /// Static paths on roots whose members the fast path only partly implements.
+    fn path(&mut self, root: Root, keys: &[String]) {
+        let (allowed, key) = match root {
+            Root::Node => (NODE_PROPERTIES, keys.get(1)),
+            Root::Input => (INPUT_PROPERTIES, keys.first()),
+            Root::Execution => (EXECUTION_PROPERTIES, keys.first()),
+            _ => return,
+        };
+        if let Some(key) = key.filter(|k| !allowed.contains(&k.as_str())) {
+            self.js(format!("{root:?} property .{key}"));
+        }
+    }
+
     fn js(&mut self, reason: String) {
         if !self.js_reasons.contains(&reason) {
             self.js_reasons.push(reason);
@@ -56,8 +85,8 @@ impl Classification {
             | Expr::Number(_)
             | Expr::String(_)
             | Expr::Root(_)
-            | Expr::Local(_)
-            | Expr::Path { .. } => {}
+            | Expr::Local(_) => {}
+            Expr::Path { root, keys } => self.path(*root, keys),
             Expr::Regex { pattern, flags } => {
                 if let Err(reason) = super::regex::translate(pattern, flags).and_then(|t| t.check())
                 {
@@ -68,7 +97,12 @@ impl Classification {
             Expr::Template(parts) | Expr::Array(parts) | Expr::Sequence(parts) => self.exprs(parts),
             Expr::Member { object, name, .. } => match object.as_ref() {
                 Expr::Global(g) => self.global_member(*g, name),
-                object => self.expr(object),
+                object => {
+                    if is_node_proxy(object) && !NODE_PROPERTIES.contains(&name.as_str()) {
+                        self.js(format!("node property .{name}"));
+                    }
+                    self.expr(object)
+                }
             },
             Expr::Index { object, index, .. } => {
                 if let Expr::Global(g) = object.as_ref() {

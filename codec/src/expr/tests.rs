@@ -233,6 +233,19 @@ fn unknown_methods_and_identifiers_go_to_javascript() {
 }
 
 #[test]
+fn node_and_input_properties_without_fast_support_go_to_javascript() {
+    assert_eq!(path("={{ $node['X'].parameter.url }}"), ExprPath::Js);
+    assert_eq!(path("={{ $node.X.parameter.url }}"), ExprPath::Js);
+    assert_eq!(path("={{ $('X').params.url }}"), ExprPath::Js);
+    assert_eq!(path("={{ $input.params }}"), ExprPath::Js);
+    assert_eq!(path("={{ $execution.customData }}"), ExprPath::Js);
+    assert_eq!(
+        path("={{ $node.X.json.a + $('X').item.json.b + $input.item.json.c }}"),
+        ExprPath::Fast
+    );
+}
+
+#[test]
 fn from_ai_is_unsupported() {
     let c = compile("={{ $fromAI('email', 'the address') }}").unwrap();
     assert_eq!(
