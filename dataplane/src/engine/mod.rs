@@ -13,6 +13,7 @@ pub mod run_data;
 pub mod runner;
 pub mod schedule;
 pub mod scope;
+pub mod services;
 pub mod value;
 pub mod webhook;
 

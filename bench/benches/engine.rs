@@ -1,0 +1,200 @@
+//! In-process engine throughput: executions per second on one core for the reference
+//! workflow (`../shared/reference/workflows/webhook-bench.json`, body
+//! `{"a":41,"name":"bench"}`) and for a 20-node transform workflow. No HTTP, no JSON
+//! parsing of the request: a webhook request value goes in, the response bytes come out.
+//!
+//! Instruction counts: with `LINKFLOW_BENCH_ITERS=N` the binary skips criterion and runs
+//! N executions of the reference workflow in a loop, so that
+//!
+//! ```text
+//! LINKFLOW_BENCH_ITERS=10000 valgrind --tool=callgrind --toggle-collect='*execute_reference*' \
+//!     target/release/deps/engine-<hash>
+//! ```
+//!
+//! counts instructions per execution (total Ir / N; one warm-up execution runs first).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use bumpalo::Bump;
+use criterion::{Criterion, Throughput};
+use linkflow_codec::plan::ArchivedPlan;
+use linkflow_dataplane::engine::execution::Config;
+use linkflow_dataplane::engine::runner::compile_workflow;
+use linkflow_dataplane::engine::services::EngineServices;
+use linkflow_dataplane::engine::value::Value;
+use linkflow_dataplane::engine::webhook::{find_webhook, run_webhook, WebhookEnv, WebhookRequest};
+use serde_json::{json, Value as Json};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const BENCH_BODY: &str = r#"{"a":41,"name":"bench"}"#;
+
+fn reference_workflow() -> Json {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/workflows/webhook-bench.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).expect("webhook-bench.json is JSON"),
+        // The same workflow, for checkouts without ../shared.
+        Err(_) => json!({"name": "webhook-bench", "settings": {"executionOrder": "v1"}, "nodes": [
+            {"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2.1, "position": [0, 0],
+             "parameters": {"httpMethod": "POST", "path": "bench", "responseMode": "responseNode", "options": {}}},
+            {"name": "Edit Fields", "type": "n8n-nodes-base.set", "typeVersion": 3.4, "position": [220, 0],
+             "parameters": {"mode": "manual", "includeOtherFields": true, "options": {}, "assignments": {"assignments": [
+                 {"id": "b", "name": "b", "value": "={{ $json.body.a + 1 }}", "type": "number"}]}}},
+            {"name": "If", "type": "n8n-nodes-base.if", "typeVersion": 2.2, "position": [440, 0],
+             "parameters": {"options": {}, "conditions": {"options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2},
+                 "combinator": "and", "conditions": [{"id": "c", "leftValue": "={{ $json.b }}", "rightValue": 10,
+                 "operator": {"type": "number", "operation": "gt"}}]}}},
+            {"name": "Respond True", "type": "n8n-nodes-base.respondToWebhook", "typeVersion": 1.5, "position": [660, -100],
+             "parameters": {"respondWith": "json", "options": {},
+                 "responseBody": "={{ { \"a\": $json.body.a, \"name\": $json.body.name, \"b\": $json.b } }}"}},
+            {"name": "Respond False", "type": "n8n-nodes-base.respondToWebhook", "typeVersion": 1.5, "position": [660, 100],
+             "parameters": {"respondWith": "json", "options": {"responseCode": 200},
+                 "responseBody": "={{ { \"a\": $json.body.a, \"name\": $json.body.name, \"b\": $json.b } }}"}}],
+            "connections": {
+                "Webhook": {"main": [[{"node": "Edit Fields", "type": "main", "index": 0}]]},
+                "Edit Fields": {"main": [[{"node": "If", "type": "main", "index": 0}]]},
+                "If": {"main": [[{"node": "Respond True", "type": "main", "index": 0}],
+                                [{"node": "Respond False", "type": "main", "index": 0}]]}}}),
+    }
+}
+
+/// Webhook -> 18 transform nodes (Set v3.4 arithmetic and strings, If v2.2, Filter v2.2,
+/// NoOp, in rotation) -> Respond to Webhook (all incoming items). Fast-path expressions only.
+fn transform20_workflow() -> Json {
+    let mut nodes = vec![
+        json!({"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "position": [0, 0],
+        "parameters": {"httpMethod": "POST", "path": "t20", "responseMode": "responseNode", "options": {}}}),
+    ];
+    let mut connections = serde_json::Map::new();
+    let mut previous = "Webhook".to_owned();
+    for i in 0..18 {
+        let name = format!("Step {i}");
+        let x = 200 * (i + 1);
+        let node = match i % 4 {
+            0 => {
+                json!({"type": "n8n-nodes-base.set", "typeVersion": 3.4, "parameters": {"mode": "manual", "includeOtherFields": true, "options": {},
+                "assignments": {"assignments": [
+                    {"id": format!("n{i}"), "name": format!("n{i}"), "value": format!("={{{{ ($json.body.a || 0) + {i} }}}}"), "type": "number"},
+                    {"id": format!("s{i}"), "name": format!("s{i}"), "value": "={{ $json.body.name }}", "type": "string"}]}}})
+            }
+            1 => {
+                json!({"type": "n8n-nodes-base.if", "typeVersion": 2.2, "parameters": {"options": {}, "conditions": {
+                "options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2}, "combinator": "and",
+                "conditions": [{"id": format!("c{i}"), "leftValue": format!("={{{{ $json.n{} }}}}", i - 1), "rightValue": 0,
+                    "operator": {"type": "number", "operation": "gte"}}]}}})
+            }
+            2 => {
+                json!({"type": "n8n-nodes-base.filter", "typeVersion": 2.2, "parameters": {"options": {}, "conditions": {
+                "options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2}, "combinator": "and",
+                "conditions": [{"id": format!("f{i}"), "leftValue": "={{ $json.body.name }}", "rightValue": "",
+                    "operator": {"type": "string", "operation": "notEmpty", "singleValue": true}}]}}})
+            }
+            _ => json!({"type": "n8n-nodes-base.noOp", "typeVersion": 1, "parameters": {}}),
+        };
+        let mut node = node;
+        node["name"] = json!(name);
+        node["position"] = json!([x, 0]);
+        nodes.push(node);
+        connections.insert(
+            previous.clone(),
+            json!({"main": [[{"node": name, "type": "main", "index": 0}]]}),
+        );
+        previous = name;
+    }
+    nodes.push(json!({"name": "Respond", "type": "n8n-nodes-base.respondToWebhook", "typeVersion": 1.1, "position": [4000, 0],
+        "parameters": {"respondWith": "allIncomingItems", "options": {}}}));
+    connections.insert(
+        previous,
+        json!({"main": [[{"node": "Respond", "type": "main", "index": 0}]]}),
+    );
+    json!({"name": "transform-20", "settings": {"executionOrder": "v1"}, "nodes": nodes, "connections": connections})
+}
+
+/// One compiled workflow ready to execute.
+struct Prepared {
+    bytes: rkyv::util::AlignedVec,
+    path: &'static str,
+    body: Json,
+}
+
+impl Prepared {
+    fn new(workflow: &Json, path: &'static str) -> Self {
+        Prepared {
+            bytes: compile_workflow(workflow).expect("workflow compiles"),
+            path,
+            body: serde_json::from_str(BENCH_BODY).unwrap(),
+        }
+    }
+
+    fn plan(&self) -> &ArchivedPlan {
+        rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(&self.bytes).expect("plan bytes")
+    }
+}
+
+/// One execution: builds the request value in the arena, runs, returns the response
+/// status and body length (so the work cannot be optimised away).
+#[inline(never)]
+fn execute_reference(prepared: &Prepared, arena: &mut Bump) -> (u16, usize) {
+    arena.reset();
+    let plan = prepared.plan();
+    let (trigger, params) = find_webhook(plan, "POST", prepared.path).expect("route");
+    let headers = [("content-type", "application/json")];
+    let request = WebhookRequest {
+        method: "POST",
+        path: prepared.path,
+        query: "",
+        headers: &headers,
+        body: Value::from_json(arena, &prepared.body),
+    };
+    let env = WebhookEnv {
+        base_url: "http://127.0.0.1:8080/",
+        config: Config::new("webhook", "1", 0),
+    };
+    let run = run_webhook(
+        arena,
+        plan,
+        trigger,
+        &request,
+        &params,
+        EngineServices::fast_only(0),
+        &env,
+        &mut |_| None,
+    );
+    (run.response.status, run.response.body.len())
+}
+
+fn main() {
+    let reference = Prepared::new(&reference_workflow(), "/webhook/bench");
+    let transform = Prepared::new(&transform20_workflow(), "/webhook/t20");
+    let mut arena = Bump::with_capacity(64 * 1024);
+    for prepared in [&reference, &transform] {
+        let (status, len) = execute_reference(prepared, &mut arena);
+        assert_eq!(status, 200, "{} must answer 200", prepared.path);
+        assert!(len > 0, "{} must answer a body", prepared.path);
+    }
+    if let Some(iterations) = std::env::var("LINKFLOW_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let mut sink = 0usize;
+        for _ in 0..iterations {
+            sink += execute_reference(black_box(&reference), &mut arena).1;
+        }
+        println!("ran {iterations} reference executions ({sink} body bytes)");
+        return;
+    }
+    let mut criterion = Criterion::default().configure_from_args();
+    let mut group = criterion.benchmark_group("engine");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("reference_webhook_bench", |b| {
+        b.iter(|| execute_reference(black_box(&reference), &mut arena))
+    });
+    group.bench_function("transform_20_nodes", |b| {
+        b.iter(|| execute_reference(black_box(&transform), &mut arena))
+    });
+    group.finish();
+    criterion.final_summary();
+}

@@ -1,0 +1,121 @@
+//! The production [`Services`]: expressions through the fast evaluator when the codec
+//! classified them so, else through the embedded JavaScript engine; node JavaScript
+//! through the same runtime; the wall clock from the caller.
+
+use linkflow_codec::expr::ArchivedBody;
+
+use super::execution::Services;
+use super::js::{JsError, JsRuntime};
+use super::node::{JsMode, JsOutput, NodeError};
+use super::run_data::ExecView;
+use super::scope::ItemScope;
+use super::value::Value;
+
+/// Error code: an expression needs JavaScript but the services have no runtime.
+pub const CODE_NO_JS: &str = "LF-ENGINE-060";
+/// Error code: the expression did not parse (n8n fails the node with "invalid syntax").
+pub const CODE_SYNTAX: &str = "LF-ENGINE-061";
+
+/// Expression and JavaScript services of one execution (or of a shard, reused).
+pub struct EngineServices<'c> {
+    js: Option<JsRuntime>,
+    clock: Box<dyn FnMut() -> i64 + 'c>,
+}
+
+impl<'c> EngineServices<'c> {
+    /// Services with a JavaScript runtime and a fixed clock at `now_ms` (the wall-time
+    /// limit then never trips: for one-shot runs and tests).
+    pub fn with_js(now_ms: i64) -> Result<Self, JsError> {
+        Ok(EngineServices {
+            js: Some(JsRuntime::new()?),
+            clock: Box::new(move || now_ms),
+        })
+    }
+
+    /// Services without JavaScript: expressions the codec classified for JavaScript and
+    /// Code nodes fail with [`CODE_NO_JS`]. The fast path of benchmarks and shards that
+    /// run JS-free plans.
+    pub fn fast_only(now_ms: i64) -> Self {
+        EngineServices {
+            js: None,
+            clock: Box::new(move || now_ms),
+        }
+    }
+
+    /// Replaces the clock the wall-time limit reads (Unix epoch milliseconds).
+    pub fn with_clock(mut self, clock: impl FnMut() -> i64 + 'c) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Gives back the JavaScript runtime (to reuse it for the next execution).
+    pub fn into_js(self) -> Option<JsRuntime> {
+        self.js
+    }
+
+    /// Services around an existing runtime.
+    pub fn from_runtime(js: JsRuntime, now_ms: i64) -> Self {
+        EngineServices {
+            js: Some(js),
+            clock: Box::new(move || now_ms),
+        }
+    }
+}
+
+fn expression_error(error: JsError) -> NodeError {
+    let mut node_error = NodeError::new(error.code(), error.message);
+    if let Some(description) = error.description {
+        node_error = node_error.with_description(description);
+    }
+    node_error
+}
+
+impl<'a> Services<'a> for EngineServices<'_> {
+    fn eval_expr(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        expr: u32,
+        item: usize,
+    ) -> Result<Value<'a>, NodeError> {
+        let compiled = &view.plan.expressions[expr as usize];
+        if let ArchivedBody::Invalid(_) = compiled.body {
+            return Err(NodeError::new(CODE_SYNTAX, "invalid syntax"));
+        }
+        let scope = ItemScope { view, item };
+        if compiled.fast {
+            return super::expr::evaluate(compiled, &scope)
+                .map_err(|e| NodeError::new(e.code, e.message));
+        }
+        let source = compiled.source.as_str();
+        let template = source.strip_prefix('=').unwrap_or(source);
+        match &mut self.js {
+            Some(js) => js.eval_template(&scope, template).map_err(expression_error),
+            None => Err(NodeError::new(
+                CODE_NO_JS,
+                format!("{CODE_NO_JS}: expression needs JavaScript: {source}"),
+            )),
+        }
+    }
+
+    fn run_js(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        code: &str,
+        mode: JsMode,
+        item: usize,
+    ) -> Result<JsOutput<'a>, NodeError> {
+        let Some(js) = &mut self.js else {
+            return Err(NodeError::new(
+                CODE_NO_JS,
+                format!("{CODE_NO_JS}: Code nodes need the JavaScript runtime"),
+            ));
+        };
+        let scope = ItemScope { view, item };
+        js.run_code(&scope, code, mode)
+            .map_err(|e| e.into_node_error(mode, item))
+    }
+
+    fn now_ms(&mut self) -> i64 {
+        (self.clock)()
+    }
+}
