@@ -12,6 +12,7 @@
 //! property of `undefined`) makes that segment `null` (`""` inside a template) and the node
 //! goes on; a syntax error, a missing node and a denied `$env` fail the node.
 
+mod access;
 mod arrays;
 mod dates;
 mod eval;

@@ -427,3 +427,36 @@ fn deep_arrow_recursion_is_bounded() {
         json!([[2, 4], [6]])
     );
 }
+
+/// Prints the cost of the reference workflow's expressions (no assertion on time: run it
+/// with `cargo test --release -p linkflow-dataplane expression_cost -- --ignored --nocapture`).
+#[test]
+#[ignore = "measurement, run on demand in release mode"]
+fn expression_cost() {
+    let sources = [
+        "={{ $json.body.a + 1 }}",
+        r#"={{ { "a": $json.body.a, "b": $json.body.b, "sum": $json.body.a + 1 } }}"#,
+    ];
+    for source in sources {
+        let compiled = compile(source).unwrap();
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).unwrap();
+        let archived =
+            rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes).unwrap();
+        let mut arena = Bump::new();
+        const ROUNDS: u32 = 1_000_000;
+        let start = std::time::Instant::now();
+        for _ in 0..ROUNDS {
+            arena.reset();
+            let mut scope = MockScope::new(&arena);
+            let json = [("a", Value::Number(41.0)), ("b", Value::String("x"))];
+            let body = arena.alloc_slice_copy(&json);
+            let root = arena.alloc_slice_copy(&[("body", Value::Object(body))]);
+            scope.input = arena.alloc_slice_copy(&[Item::new(Value::Object(root))]);
+            std::hint::black_box(evaluate(archived, &scope).unwrap());
+        }
+        println!(
+            "{source}: {:?} per evaluation (scope setup included)",
+            start.elapsed() / ROUNDS
+        );
+    }
+}
