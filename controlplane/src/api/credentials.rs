@@ -1,0 +1,146 @@
+//! `/api/v1/credentials`: secrets go in, only their field names come out.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiQuery, PageParams};
+use super::AppState;
+use crate::auth::identity::Identity;
+use crate::storage::{now_ms, CredentialRow, StoreError};
+
+/// Longest credential name or type, in bytes.
+const LABEL_BYTES_MAX: usize = 256;
+
+/// A credential's name, n8n type and secret fields.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRequest {
+    /// Display name.
+    pub name: String,
+    /// n8n credential type, e.g. `httpHeaderAuth`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Secret fields (encrypted at rest, never returned).
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+}
+
+fn check(req: &CredentialRequest) -> ApiResult<()> {
+    for (field, value) in [("name", &req.name), ("type", &req.kind)] {
+        if value.trim().is_empty() || value.len() > LABEL_BYTES_MAX {
+            return Err(ApiError::validation(field, format!("{field} must have 1 to 256 bytes")));
+        }
+    }
+    Ok(())
+}
+
+fn public_json(c: &CredentialRow) -> Value {
+    json!({ "id": c.id, "name": c.name, "type": c.kind, "ownerId": c.owner_id,
+            "fields": c.fields, "createdAt": c.created_at, "updatedAt": c.updated_at })
+}
+
+fn seal(state: &AppState, id: &str, data: &Map<String, Value>) -> ApiResult<(String, Vec<String>)> {
+    let plain = serde_json::to_vec(data).map_err(ApiError::internal)?;
+    let sealed = state.key.seal(id, &plain).map_err(ApiError::internal)?;
+    let mut fields: Vec<String> = data.keys().cloned().collect();
+    fields.sort();
+    Ok((sealed, fields))
+}
+
+fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found("credential"),
+        other => other.into(),
+    }
+}
+
+/// Stores a credential, encrypted.
+#[utoipa::path(post, path = "/api/v1/credentials", tag = "credentials", request_body = CredentialRequest,
+    responses((status = 201), (status = 400), (status = 401)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+    ApiJson(req): ApiJson<CredentialRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    check(&req)?;
+    let row_id = uuid::Uuid::new_v4().to_string();
+    let (ciphertext, fields) = seal(&state, &row_id, &req.data)?;
+    let now = now_ms();
+    let row = CredentialRow {
+        id: row_id,
+        owner_id: id.user.id.clone(),
+        name: req.name,
+        kind: req.kind,
+        ciphertext,
+        fields,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_credential(&row, &id.actor()).await?;
+    Ok((StatusCode::CREATED, Json(public_json(&row))))
+}
+
+/// Lists credentials (metadata only).
+#[utoipa::path(get, path = "/api/v1/credentials", tag = "credentials", params(PageParams),
+    responses((status = 200), (status = 400), (status = 401)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Value>> {
+    let (cursor, limit) = page.parse()?;
+    let page = state.store.list_credentials(&cursor, limit).await?.map(|c| public_json(&c));
+    Ok(Json(serde_json::to_value(page).map_err(ApiError::internal)?))
+}
+
+/// One credential's metadata.
+#[utoipa::path(get, path = "/api/v1/credentials/{id}", tag = "credentials",
+    params(("id" = String, Path, description = "credential id")),
+    responses((status = 200), (status = 401), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn get_one(State(state): State<AppState>, Path(cred_id): Path<String>) -> ApiResult<Json<Value>> {
+    let row = state.store.credential(&cred_id).await.map_err(not_found)?;
+    Ok(Json(public_json(&row)))
+}
+
+/// Replaces a credential's name, type and secret.
+#[utoipa::path(put, path = "/api/v1/credentials/{id}", tag = "credentials", request_body = CredentialRequest,
+    params(("id" = String, Path, description = "credential id")),
+    responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+    Path(cred_id): Path<String>,
+    ApiJson(req): ApiJson<CredentialRequest>,
+) -> ApiResult<Json<Value>> {
+    check(&req)?;
+    let mut row = state.store.credential(&cred_id).await.map_err(not_found)?;
+    id.require_change(&row.owner_id)?;
+    let (ciphertext, fields) = seal(&state, &cred_id, &req.data)?;
+    row.name = req.name;
+    row.kind = req.kind;
+    row.ciphertext = ciphertext;
+    row.fields = fields;
+    row.updated_at = now_ms();
+    state.store.update_credential(&row, &id.actor()).await.map_err(not_found)?;
+    Ok(Json(public_json(&row)))
+}
+
+/// Deletes a credential.
+#[utoipa::path(delete, path = "/api/v1/credentials/{id}", tag = "credentials",
+    params(("id" = String, Path, description = "credential id")),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn remove(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+    Path(cred_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let row = state.store.credential(&cred_id).await.map_err(not_found)?;
+    id.require_change(&row.owner_id)?;
+    state.store.delete_credential(&cred_id, &id.actor()).await.map_err(not_found)?;
+    Ok(StatusCode::NO_CONTENT)
+}

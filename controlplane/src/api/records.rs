@@ -1,0 +1,100 @@
+//! Executions, audit log, node catalogue and health.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::{code, ApiError, ApiResult};
+use super::extract::{ApiQuery, PageParams};
+use super::AppState;
+use crate::storage::{ExecutionFilter, StoreError};
+
+/// Filters and paging of the execution list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionQuery {
+    /// Workflow id.
+    pub workflow_id: Option<String>,
+    /// `running`, `success` or `error`.
+    pub status: Option<String>,
+    /// Rows per page, 1..=200 (default 50).
+    pub limit: Option<String>,
+    /// Cursor from `nextCursor`.
+    pub cursor: Option<String>,
+}
+
+/// Executions reported by data planes, oldest first.
+#[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(ExecutionQuery),
+    responses((status = 200), (status = 400), (status = 401)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn executions(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ExecutionQuery>,
+) -> ApiResult<Json<Value>> {
+    let (cursor, limit) = PageParams { limit: q.limit, cursor: q.cursor }.parse()?;
+    if let Some(status) = &q.status {
+        if !["running", "success", "error", "waiting", "canceled"].contains(&status.as_str()) {
+            return Err(ApiError::validation("status", "unknown execution status"));
+        }
+    }
+    let filter = ExecutionFilter { workflow_id: q.workflow_id, status: q.status };
+    let page = state.store.list_executions(&filter, &cursor, limit).await?;
+    Ok(Json(serde_json::to_value(page).map_err(ApiError::internal)?))
+}
+
+/// One execution, with its data when the workflow keeps it.
+#[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions",
+    params(("id" = String, Path, description = "execution id")),
+    responses((status = 200), (status = 401), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    match state.store.execution(&id).await {
+        Ok(e) => Ok(Json(serde_json::to_value(e).map_err(ApiError::internal)?)),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("execution")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The audit log, oldest first (owner and admins only).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(PageParams),
+    responses((status = 200), (status = 400), (status = 401), (status = 403)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn audit(
+    State(state): State<AppState>,
+    axum::Extension(id): axum::Extension<crate::auth::identity::Identity>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Value>> {
+    id.require_manager()?;
+    let (cursor, limit) = page.parse()?;
+    let page = state.store.list_audit(&cursor, limit).await?;
+    Ok(Json(serde_json::to_value(page).map_err(ApiError::internal)?))
+}
+
+/// Node types and versions the engine supports.
+#[utoipa::path(get, path = "/api/v1/nodes", tag = "nodes",
+    responses((status = 200), (status = 401)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn nodes(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "data": state.compiler.catalog(), "nextCursor": null }))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200)))]
+pub async fn live() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: database reachable and at least one data plane connected.
+#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200), (status = 503)))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let database = state.store.ping().await.is_ok();
+    let dataplanes = state.deployer.connected();
+    if database && dataplanes > 0 {
+        return Ok(Json(json!({ "status": "ready", "database": "ok", "dataplanes": dataplanes })));
+    }
+    let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE, "not ready")
+        .with_details(json!({ "database": if database { "ok" } else { "unreachable" },
+                              "dataplanes": dataplanes }));
+    err.retry_after_s = Some(1);
+    Err(err)
+}
