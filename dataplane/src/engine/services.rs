@@ -83,8 +83,12 @@ impl<'a> Services<'a> for EngineServices<'_> {
         }
         let scope = ItemScope { view, item };
         if compiled.fast {
-            return super::expr::evaluate(compiled, &scope)
-                .map_err(|e| NodeError::new(e.code, e.message));
+            match super::expr::evaluate(compiled, &scope) {
+                // The fast path met a case it does not cover at run time (e.g. a locale
+                // argument): JavaScript evaluates the same expression from the start.
+                Err(e) if e.code == super::expr::CODE_NOT_FAST => {}
+                other => return other.map_err(|e| NodeError::new(e.code, e.message)),
+            }
         }
         let source = compiled.source.as_str();
         let template = source.strip_prefix('=').unwrap_or(source);

@@ -222,10 +222,16 @@ fn number<'a, S: Scope<'a> + ?Sized>(
             Val::DateTime(crate::engine::datetime::DateTime::new(ms as i64, ev.zone()))
         }
         "format" => {
-            if args.len() > 1 {
+            // Only the en-US default is implemented; other locales and options are left
+            // to JavaScript's Intl (CODE_NOT_FAST makes the engine re-run it there).
+            let locale = match arg(args, 0) {
+                Val::Undefined => "en-US",
+                v => ev.str_of(v),
+            };
+            if args.len() > 1 || !(locale == "en" || locale.starts_with("en-")) {
                 return Some(super::eval::fail(
                     super::eval::CODE_NOT_FAST,
-                    "number.format with options",
+                    "number.format with a locale or options",
                 ));
             }
             Val::String(ev.alloc_str(&format_en_us(n)))

@@ -6,7 +6,11 @@
 //!   type, or a template built into a string).
 //! - [`Scope`] is what the engine provides: `$json`, `$input`, `$('Node')`, clock, zone...
 //! - Expressions the codec classified for JavaScript (`fast == false`) are refused with
-//!   [`CODE_NOT_FAST`]; the engine sends them to the JavaScript evaluator instead.
+//!   [`CODE_NOT_FAST`]; the engine sends them to the JavaScript evaluator instead. The
+//!   same code comes back when a fast expression meets, at run time, a case the fast path
+//!   does not cover (a `JSON.stringify` replacer, a non-English `format` locale): the
+//!   engine then re-runs the whole expression in JavaScript. Evaluation has no side
+//!   effects, so running it again is safe.
 //!
 //! n8n's error rules: a JavaScript error inside a segment (a `TypeError` such as reading a
 //! property of `undefined`) makes that segment `null` (`""` inside a template) and the node
