@@ -119,11 +119,14 @@ impl Duration {
     }
 
     /// The units that are set, largest first, with their values (`toObject()`).
-    pub fn entries(&self) -> impl Iterator<Item = (Unit, f64)> + '_ {
+    /// Exact-size so that callers can allocate the result in one piece.
+    pub fn entries(&self) -> std::vec::IntoIter<(Unit, f64)> {
         ALL_UNITS
             .into_iter()
             .filter(|u| self.present[*u as usize])
             .map(|u| (u, self.get(u)))
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
     /// `toMillis()`.
