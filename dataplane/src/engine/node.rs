@@ -425,22 +425,41 @@ impl<'a> NodeCtx<'a, '_> {
 }
 
 /// Looks up a dotted path in a parameter tree. Numeric segments index arrays.
+///
+/// Hot: every parameter read goes through here, so it scans bytes instead of using a
+/// `split` iterator (a char searcher per call showed up as 20 % of an execution).
 pub fn lookup<'p>(root: &'p ArchivedPValue, path: &str) -> Option<&'p ArchivedPValue> {
     let mut current = root;
-    if path.is_empty() {
+    let mut rest = path.as_bytes();
+    if rest.is_empty() {
         return Some(current);
     }
-    for segment in path.split('.') {
+    loop {
+        let end = rest.iter().position(|&b| b == b'.').unwrap_or(rest.len());
+        let segment = &rest[..end];
         current = match current {
             ArchivedPValue::Object { keys, values } => {
-                let position = keys.iter().position(|k| k.as_str() == segment)?;
+                let position = keys.iter().position(|k| k.as_str().as_bytes() == segment)?;
                 &values[position]
             }
-            ArchivedPValue::Array(elements) => elements.get(segment.parse::<usize>().ok()?)?,
+            ArchivedPValue::Array(elements) => elements.get(parse_index(segment)?)?,
             _ => return None,
         };
+        if end == rest.len() {
+            return Some(current);
+        }
+        rest = &rest[end + 1..];
     }
-    Some(current)
+}
+
+/// A decimal array index (no sign, no leading `+`).
+fn parse_index(segment: &[u8]) -> Option<usize> {
+    if segment.is_empty() || segment.len() > 9 {
+        return None;
+    }
+    segment.iter().try_fold(0usize, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + usize::from(b - b'0'))
+    })
 }
 
 /// The error of a node kind that has no implementation yet.

@@ -16,7 +16,17 @@ pub const CODE_SHAPE: &str = "LF-NODE-FILTER-002";
 
 /// Evaluates the filter parameter at `path` for input item `item`.
 pub fn evaluate<'a>(ctx: &mut NodeCtx<'a, '_>, path: &str, item: usize) -> Result<bool, NodeError> {
-    let Some(filter) = ctx.param_raw(path) else {
+    let filter = ctx.param_raw(path);
+    evaluate_filter(ctx, filter, item)
+}
+
+/// Evaluates a filter parameter value (`None`: absent, which passes).
+pub fn evaluate_filter<'a>(
+    ctx: &mut NodeCtx<'a, '_>,
+    filter: Option<&'a ArchivedPValue>,
+    item: usize,
+) -> Result<bool, NodeError> {
+    let Some(filter) = filter else {
         return Ok(true);
     };
     // n8n reads `options.caseSensitive` without a guard: a filter without options crashes
@@ -89,13 +99,14 @@ fn condition_passes<'a>(
         None => Value::Undefined,
     };
     let arena = ctx.arena;
-    let suffix = format!("[condition {index}, item {item}]");
+    // Built only on failure: formatting it per condition cost more than the comparison.
+    let suffix = || format!("[condition {index}, item {item}]");
     let left = parse_value(arena, left_raw, op_type, strict)
-        .ok_or_else(|| type_error(left_raw, op_type, strict, &suffix))?;
+        .ok_or_else(|| type_error(left_raw, op_type, strict, &suffix()))?;
     let right = match parse_value(arena, right_raw, right_type, strict) {
         Some(v) => v,
         None if single_value => right_raw,
-        None => return Err(type_error(right_raw, right_type, strict, &suffix)),
+        None => return Err(type_error(right_raw, right_type, strict, &suffix())),
     };
     let exists = !left.is_nullish() && !matches!(left, Value::Number(n) if n.is_nan());
     match operation {

@@ -1,6 +1,7 @@
 //! Set ("Edit Fields"): v1/v2 (`values.{boolean,number,string}`, `keepOnlySet`) and
 //! v3.0–3.4 (manual assignments with types, raw JSON mode, include all/selected/except).
 
+use bumpalo::collections::Vec as BumpVec;
 use linkflow_codec::plan::ArchivedPValue;
 
 use super::coerce::{json_string, parse_json, set_key, set_path, string_of, string_to_number};
@@ -107,7 +108,7 @@ fn v3_item<'a>(
     let dot_notation = ctx.param_bool("options.dotNotation", i, true)?;
     let ignore_errors = ctx.param_bool("options.ignoreConversionErrors", i, false)?;
     let mode = ctx.param_str("mode", i, "manual")?;
-    let new_fields: Vec<(&'a str, Value<'a>)> = if mode == "raw" {
+    let new_fields: BumpVec<'a, (&'a str, Value<'a>)> = if mode == "raw" {
         raw_fields(ctx, i)?
     } else if version >= 3.3 {
         assignments(ctx, i, ignore_errors, "assignments.assignments")?
@@ -199,11 +200,11 @@ fn assignments<'a>(
     i: usize,
     ignore_errors: bool,
     path: &str,
-) -> Result<Vec<(&'a str, Value<'a>)>, NodeError> {
+) -> Result<BumpVec<'a, (&'a str, Value<'a>)>, NodeError> {
     let Some(ArchivedPValue::Array(entries)) = ctx.param_raw(path) else {
-        return Ok(Vec::new());
+        return Ok(BumpVec::new_in(ctx.arena));
     };
-    let mut out = Vec::with_capacity(entries.len());
+    let mut out = BumpVec::with_capacity_in(entries.len(), ctx.arena);
     for entry in entries.iter() {
         let name = match crate::engine::node::lookup(entry, "name") {
             Some(raw) => ctx.resolve(raw, i)?,
@@ -315,7 +316,7 @@ fn parse_boolean(value: Value<'_>) -> Option<bool> {
 fn raw_fields<'a>(
     ctx: &mut NodeCtx<'a, '_>,
     i: usize,
-) -> Result<Vec<(&'a str, Value<'a>)>, NodeError> {
+) -> Result<BumpVec<'a, (&'a str, Value<'a>)>, NodeError> {
     let value = ctx.param("jsonOutput", i)?;
     let parsed = match value {
         Value::String(s) => parse_json(ctx.arena, s),
@@ -323,7 +324,9 @@ fn raw_fields<'a>(
         other => Some(other),
     };
     match parsed {
-        Some(Value::Object(members)) => Ok(members.to_vec()),
+        Some(Value::Object(members)) => {
+            Ok(BumpVec::from_iter_in(members.iter().copied(), ctx.arena))
+        }
         _ => Err(NodeError::new(
             CODE_JSON,
             format!("The 'JSON Output' in item {i} contains invalid JSON"),

@@ -3,7 +3,7 @@
 
 use linkflow_codec::plan::ArchivedPValue;
 
-use super::conditions::{evaluate, legacy_compare, legacy_date};
+use super::conditions::{evaluate_filter, legacy_compare, legacy_date};
 use crate::engine::item::Item;
 use crate::engine::node::{lookup, NodeCtx, NodeError, NodeResult};
 use crate::engine::value::Value;
@@ -99,11 +99,14 @@ fn rules(
     i: usize,
     output_count: usize,
 ) -> Result<Vec<usize>, NodeError> {
-    let count = rule_count(ctx, "rules.values");
+    let rules: &[ArchivedPValue] = match ctx.param_raw("rules.values") {
+        Some(ArchivedPValue::Array(rules)) => rules,
+        _ => &[],
+    };
     let all_matching = ctx.param_bool("options.allMatchingOutputs", i, false)?;
     let mut targets = Vec::new();
-    for rule in 0..count {
-        if evaluate(ctx, &format!("rules.values.{rule}.conditions"), i)? {
+    for (rule, value) in rules.iter().enumerate() {
+        if evaluate_filter(ctx, lookup(value, "conditions"), i)? {
             targets.push(rule);
             if !all_matching {
                 break;
