@@ -23,6 +23,8 @@ mod runtime;
 mod template;
 
 #[cfg(test)]
+mod proptest_gen;
+#[cfg(test)]
 mod test_scope;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,13 @@
   function define(proto, methods) {
     for (const [name, fn] of Object.entries(methods)) {
       if (Object.prototype.hasOwnProperty.call(proto, name)) continue;
-      Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
+      // Object methods must not reach booleans, functions and symbols through the
+      // prototype chain: there n8n has no such method (a TypeError, so null).
+      const value = proto !== Object.prototype ? fn : function (...args) {
+        if (this === null || typeof this !== 'object') throw new TypeError(`${name} is not a function`);
+        return fn.apply(this, args);
+      };
+      Object.defineProperty(proto, name, { value, writable: true, configurable: true, enumerable: false });
     }
   }
   const key = (v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : typeof v + ':' + String(v));
@@ -146,6 +152,8 @@
   });
 
   define(Number.prototype, {
+    isEmpty() { return false; },
+    isNotEmpty() { return true; },
     round(digits = 0) { const f = 10 ** digits; return Math.round(Number(this) * f) / f; },
     ceil() { return Math.ceil(Number(this)); },
     floor() { return Math.floor(Number(this)); },

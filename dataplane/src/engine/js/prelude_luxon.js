@@ -80,7 +80,11 @@
 
     get isValid() { return Number.isFinite(this.ts); }
     get invalidReason() { return this.isValid ? null : 'unparsable'; }
-    __fields() { return this.__f || (this.__f = N.dtFields(this.ts, this.zoneName)); }
+    __fields() {
+      // Cached off the enumerable keys so `Object.keys(dt)` stays `ts, zoneName`.
+      if (!this.__f) Object.defineProperty(this, '__f', { value: N.dtFields(this.ts, this.zoneName) });
+      return this.__f;
+    }
     get zone() { return { name: this.zoneName, type: 'iana' }; }
     get offset() { return this.__fields()[FIELD.offset]; }
     get weekdayLong() { return this.toFormat('cccc'); }

@@ -138,6 +138,11 @@ impl JsRuntime {
         self.limits
     }
 
+    /// Number of compiled sources currently cached.
+    pub fn compiled_len(&self) -> usize {
+        self.compiled.len()
+    }
+
     /// Takes the captured `console.*` output (and resets the capture).
     pub fn take_console(&mut self) -> Console {
         std::mem::take(&mut *self.shared.console.borrow_mut())

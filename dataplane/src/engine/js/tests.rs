@@ -405,3 +405,47 @@ fn evaluations_do_not_leak_state_between_items() {
     assert_eq!((text(a), text(b)), ("10".to_owned(), "10".to_owned()));
     let _ = json(&arena, "{}");
 }
+
+#[test]
+fn compiled_cache_is_bounded() {
+    let mut rt = JsRuntime::new().expect("runtime");
+    let arena = Bump::new();
+    let scope = TestScope::new(&arena, "[{}]");
+    for i in 0..super::runtime::COMPILED_ENTRIES_MAX + 10 {
+        let value = rt
+            .eval_expression(&scope, &format!("{i} + 1"))
+            .expect("evaluates");
+        assert!(matches!(value, Value::Number(n) if n == (i + 1) as f64));
+    }
+    assert!(rt.compiled_len() <= super::runtime::COMPILED_ENTRIES_MAX);
+}
+
+#[test]
+fn binary_and_luxon_values_cross_the_bridge() {
+    let mut rt = JsRuntime::new().expect("runtime");
+    let arena = Bump::new();
+    let mut scope = TestScope::new(&arena, "[]");
+    let item = crate::engine::item::Item {
+        json: json(&arena, r#"{"a":1}"#),
+        binary: json(
+            &arena,
+            r#"{"data":{"fileName":"f.txt","mimeType":"text/plain"}}"#,
+        ),
+        paired: &[],
+    };
+    scope.input = arena.alloc_slice_copy(&[item]);
+    let name = rt
+        .eval_expression(&scope, "$binary.data.fileName")
+        .expect("binary");
+    assert_eq!(text(name), r#""f.txt""#);
+    let nested = rt
+        .eval_expression(
+            &scope,
+            "({when: DateTime.fromISO('2024-01-02T03:04:05Z'), keys: Object.keys($now)})",
+        )
+        .expect("object");
+    assert_eq!(
+        text(nested),
+        r#"{"when":"2024-01-02T03:04:05.000Z","keys":["ts","zoneName"]}"#
+    );
+}
