@@ -20,24 +20,32 @@
   }
   function inputAll() {
     const k = c();
-    if (k.all === undefined) k.all = N.inputAll();
+    if (k.all === undefined) {
+      k.all = N.inputAll();
+      // Keep identity with an item already handed out: `$input.item === $input.all()[i]`.
+      if (k.item !== undefined && k.itemIndex < k.all.length) k.all[k.itemIndex] = k.item;
+    }
     return k.all;
   }
+  // The current item alone: reading `$json` converts one item, not the whole input.
   function currentItem() {
     const k = c();
     if (k.item === undefined) {
       const index = N.itemIndex();
-      if (index < N.inputLength()) {
-        k.item = inputAll()[index];
+      k.itemIndex = index;
+      if (k.all !== undefined && index < k.all.length) {
+        k.item = k.all[index];
       } else {
-        const binary = N.binary();
-        k.item = binary === undefined ? { json: N.json() } : { json: N.json(), binary };
+        const item = N.inputItem(index);
+        if (item !== undefined) {
+          k.item = item;
+        } else {
+          const binary = N.binary();
+          k.item = binary === undefined ? { json: N.json() } : { json: N.json(), binary };
+        }
       }
     }
     return k.item;
-  }
-  function noItems(what) {
-    return new Error(`No ${what} available`);
   }
 
   const input = Object.freeze({

@@ -71,7 +71,9 @@ pub(crate) enum SourceKind {
 /// One QuickJS runtime with one reused context. Create one per shard; not `Send`.
 pub struct JsRuntime {
     // Field order is drop order: compiled functions, then the context, then the runtime.
-    compiled: HashMap<(SourceKind, Box<str>), Persistent<Function<'static>>>,
+    // One map per kind, keyed by source text, so a look-up borrows `&str` and
+    // allocates nothing (async Code bodies live in the Code map).
+    compiled: [HashMap<Box<str>, Persistent<Function<'static>>>; 3],
     context: Context,
     runtime: Runtime,
     shared: Rc<Shared>,
@@ -124,7 +126,7 @@ impl JsRuntime {
         // a small configured limit.
         runtime.set_memory_limit(limits.memory_bytes);
         Ok(JsRuntime {
-            compiled: HashMap::new(),
+            compiled: Default::default(),
             context,
             runtime,
             shared,
@@ -140,7 +142,7 @@ impl JsRuntime {
 
     /// Number of compiled sources currently cached.
     pub fn compiled_len(&self) -> usize {
-        self.compiled.len()
+        self.compiled.iter().map(HashMap::len).sum()
     }
 
     /// Takes the captured `console.*` output (and resets the capture).
@@ -260,10 +262,15 @@ impl JsRuntime {
         kind: SourceKind,
         code: &str,
     ) -> Result<Persistent<Function<'static>>, JsError> {
-        if let Some(function) = self.compiled.get(&(kind, code.into())) {
+        let slot = match kind {
+            SourceKind::Expression => 0,
+            SourceKind::Template => 1,
+            SourceKind::Code | SourceKind::AsyncCode => 2,
+        };
+        if let Some(function) = self.compiled[slot].get(code) {
             return Ok(function.clone());
         }
-        let (kind, function) = match self.compile(kind, code) {
+        let function = match self.compile(kind, code) {
             // `await` outside an async function is a syntax error: retry the Code node
             // as an async function body (n8n runs Code node bodies as async functions).
             Err(error)
@@ -271,21 +278,16 @@ impl JsRuntime {
                     && error.kind == JsErrorKind::Syntax
                     && code.contains("await") =>
             {
-                (
-                    SourceKind::AsyncCode,
-                    self.compile(SourceKind::AsyncCode, code)?,
-                )
+                self.compile(SourceKind::AsyncCode, code)?
             }
-            other => (kind, other?),
+            other => other?,
         };
-        if self.compiled.len() >= COMPILED_ENTRIES_MAX {
-            self.compiled.clear();
+        if self.compiled_len() >= COMPILED_ENTRIES_MAX {
+            for map in &mut self.compiled {
+                map.clear();
+            }
         }
-        self.compiled.insert((kind, code.into()), function.clone());
-        if kind == SourceKind::AsyncCode {
-            self.compiled
-                .insert((SourceKind::Code, code.into()), function.clone());
-        }
+        self.compiled[slot].insert(code.into(), function.clone());
         Ok(function)
     }
 

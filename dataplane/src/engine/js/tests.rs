@@ -178,6 +178,22 @@ fn context_exposes_input_nodes_and_indices() {
     );
     assert_eq!(eval(&mut rt, input, "$input.item.json === $json"), "true");
     assert_eq!(
+        eval(
+            &mut rt,
+            input,
+            "[$json === $input.all()[0].json, $input.all()[0] === $input.item]"
+        ),
+        "[true,true]"
+    );
+    assert_eq!(
+        eval(
+            &mut rt,
+            input,
+            "[$input.all()[0] === $input.item, $input.item.json === $json]"
+        ),
+        "[true,true]"
+    );
+    assert_eq!(
         eval(&mut rt, input, "$('Items').item.json.name"),
         r#""orig-a""#
     );
