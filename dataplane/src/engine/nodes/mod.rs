@@ -8,16 +8,30 @@ use linkflow_codec::plan::ArchivedNodeKind;
 
 use super::node::{not_implemented, NodeCtx, NodeOutcome, NodeResult};
 
+pub mod aggregate;
 pub mod code;
 pub mod coerce;
 pub mod conditions;
+pub mod crypto;
+pub mod date_time;
+pub mod execute_workflow;
 pub mod filter;
+pub mod http_request;
 pub mod if_node;
+pub mod limit;
+pub mod merge;
+pub mod remove_duplicates;
+pub mod rename_keys;
 pub mod respond;
 pub mod set;
+pub mod sort;
+pub mod split_in_batches;
+pub mod split_out;
 pub mod stop_and_error;
+pub mod summarize;
 pub mod switch;
 pub mod trigger;
+pub mod wait;
 
 /// Runs the node in `ctx` once.
 pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
@@ -37,6 +51,20 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
         ArchivedNodeKind::Code | ArchivedNodeKind::Function | ArchivedNodeKind::FunctionItem => {
             code::run(ctx)
         }
+        ArchivedNodeKind::Merge => merge::run(ctx),
+        ArchivedNodeKind::SplitOut => split_out::run(ctx),
+        ArchivedNodeKind::Aggregate => aggregate::run(ctx),
+        ArchivedNodeKind::Limit => limit::run(ctx),
+        ArchivedNodeKind::Sort => sort::run(ctx),
+        ArchivedNodeKind::RemoveDuplicates => remove_duplicates::run(ctx),
+        ArchivedNodeKind::Summarize => summarize::run(ctx),
+        ArchivedNodeKind::RenameKeys => rename_keys::run(ctx),
+        ArchivedNodeKind::SplitInBatches => split_in_batches::run(ctx),
+        ArchivedNodeKind::Crypto => crypto::run(ctx),
+        ArchivedNodeKind::DateTime => date_time::run(ctx),
+        ArchivedNodeKind::Wait => wait::run(ctx),
+        ArchivedNodeKind::HttpRequest => http_request::run(ctx),
+        ArchivedNodeKind::ExecuteWorkflow => execute_workflow::run(ctx),
         _ => Err(not_implemented(ctx.node)),
     }
 }
@@ -48,3 +76,5 @@ pub fn pass_through<'a>(ctx: &NodeCtx<'a, '_>) -> NodeOutcome<'a> {
 
 #[cfg(test)]
 mod node_tests;
+#[cfg(test)]
+mod transform_tests;
