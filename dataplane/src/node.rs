@@ -1,0 +1,271 @@
+//! A data-plane node (one process): starts the shards (one glommio executor per core),
+//! hands plans to them, scrapes their metrics, runs the admin port, drains on SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Sender};
+use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement as GlommioPlacement};
+
+use crate::admin::{self, AdminHandle};
+use crate::ingress::Limits;
+use crate::metrics::{self, ShardMetrics};
+use crate::shard::{self, PlanBytes, ShardCommand, ShardConfig};
+
+/// Plans and scrape requests waiting per shard before `send` blocks the control thread.
+const COMMAND_QUEUE_DEPTH: usize = 256;
+/// Longest a shard may take to bind its listener at start.
+const SHARD_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a scrape waits for one shard's snapshot.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often `run_until_signal` looks at the signal flag.
+const SIGNAL_POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Where shard executors run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Shard `i` is pinned to the `i`-th CPU of the process's affinity mask (`taskset`
+    /// is honoured, unlike glommio's `CpuSet::online()`).
+    Pinned,
+    /// Executors float (tests on small machines, several nodes per host).
+    Unbound,
+}
+
+/// Settings of a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Number of shards.
+    pub shards: usize,
+    /// Webhook listener address (port 0 picks a free port shared by all shards).
+    pub webhook_addr: SocketAddr,
+    /// Admin listener address (`/health/*`, `/metrics`); `None` = no admin port.
+    pub admin_addr: Option<SocketAddr>,
+    /// Executor placement.
+    pub placement: Placement,
+    /// Connection limits.
+    pub limits: Limits,
+    /// Serve `/webhook-test/` URLs.
+    pub test_mode: bool,
+    /// Base URL for `webhookUrl`, ending in `/`.
+    pub base_url: String,
+    /// Admission queue bound per shard.
+    pub queue_depth_max: usize,
+}
+
+impl NodeConfig {
+    /// Defaults: one shard per CPU of the affinity mask, pinned, webhook on `webhook_addr`.
+    pub fn new(webhook_addr: SocketAddr) -> Self {
+        NodeConfig {
+            shards: affinity_cpus().len().max(1),
+            webhook_addr,
+            admin_addr: None,
+            placement: Placement::Pinned,
+            limits: Limits::default(),
+            test_mode: false,
+            base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
+            queue_depth_max: crate::admission::QUEUE_DEPTH_MAX_DEFAULT,
+        }
+    }
+}
+
+/// Why a node did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A shard executor could not be created.
+    #[error("LF-DATAPLANE-010: shard {shard} did not start: {message}")]
+    Shard {
+        /// Shard index.
+        shard: usize,
+        /// Reason.
+        message: String,
+    },
+    /// The admin port could not be bound.
+    #[error("LF-DATAPLANE-011: admin port: {0}")]
+    Admin(std::io::Error),
+}
+
+/// Talks to the shards from any thread (the admin thread scrapes through it).
+#[derive(Debug, Clone)]
+pub struct ShardLink {
+    senders: Vec<Sender<ShardCommand>>,
+    draining: Arc<AtomicBool>,
+}
+
+impl ShardLink {
+    /// Copies of every shard's metrics (shards that do not answer are left out).
+    pub fn snapshots(&self) -> Vec<ShardMetrics> {
+        let replies: Vec<_> = self
+            .senders
+            .iter()
+            .filter_map(|sender| {
+                let (tx, rx) = bounded(1);
+                sender.send(ShardCommand::Snapshot(tx)).ok().map(|_| rx)
+            })
+            .collect();
+        replies
+            .into_iter()
+            .filter_map(|rx| rx.recv_timeout(SCRAPE_TIMEOUT).ok())
+            .collect()
+    }
+
+    /// Prometheus text of the merged shard metrics.
+    pub fn metrics_text(&self) -> String {
+        metrics::render(&self.snapshots())
+    }
+
+    /// Ready: not draining, every shard answers and has plans installed.
+    pub fn ready(&self) -> bool {
+        if self.draining.load(Ordering::Relaxed) {
+            return false;
+        }
+        let snapshots = self.snapshots();
+        snapshots.len() == self.senders.len() && snapshots.iter().all(|s| s.plans > 0)
+    }
+}
+
+/// A running node.
+pub struct Node {
+    link: ShardLink,
+    executors: Vec<ExecutorJoinHandle<()>>,
+    webhook_addr: SocketAddr,
+    admin: Option<AdminHandle>,
+}
+
+impl Node {
+    /// Starts the shards (and the admin port); returns once every shard accepts.
+    pub fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        let shards = config.shards.max(1);
+        let cpus = affinity_cpus();
+        let mut senders = Vec::with_capacity(shards);
+        let mut executors = Vec::with_capacity(shards);
+        let mut addr = config.webhook_addr;
+        for index in 0..shards {
+            let (tx, rx) = bounded(COMMAND_QUEUE_DEPTH);
+            let (started_tx, started_rx) = bounded(1);
+            let mut shard_config = ShardConfig::new(index, shards, addr);
+            shard_config.limits = config.limits;
+            shard_config.test_mode = config.test_mode;
+            shard_config.base_url = config.base_url.clone();
+            shard_config.queue_depth_max = config.queue_depth_max;
+            let placement = match (config.placement, cpus.is_empty()) {
+                (Placement::Pinned, false) => GlommioPlacement::Fixed(cpus[index % cpus.len()]),
+                _ => GlommioPlacement::Unbound,
+            };
+            let executor = LocalExecutorBuilder::new(placement)
+                .name(&format!("lf-shard-{index}"))
+                .spawn(move || shard::run(shard_config, rx, started_tx))
+                .map_err(|e| NodeError::Shard {
+                    shard: index,
+                    message: e.to_string(),
+                })?;
+            let bound = started_rx
+                .recv_timeout(SHARD_START_TIMEOUT)
+                .map_err(|e| NodeError::Shard {
+                    shard: index,
+                    message: e.to_string(),
+                })?
+                .map_err(|message| NodeError::Shard {
+                    shard: index,
+                    message,
+                })?;
+            // Port 0: the first shard picked the port, the others join it (SO_REUSEPORT).
+            addr = bound;
+            senders.push(tx);
+            executors.push(executor);
+        }
+        let link = ShardLink {
+            senders,
+            draining: Arc::new(AtomicBool::new(false)),
+        };
+        let admin = match config.admin_addr {
+            Some(admin_addr) => {
+                Some(admin::start(admin_addr, link.clone()).map_err(NodeError::Admin)?)
+            }
+            None => None,
+        };
+        tracing::info!(shards, webhook = %addr, admin = ?admin.as_ref().map(AdminHandle::addr), "data plane started");
+        Ok(Node {
+            link,
+            executors,
+            webhook_addr: addr,
+            admin,
+        })
+    }
+
+    /// The bound webhook address.
+    pub fn webhook_addr(&self) -> SocketAddr {
+        self.webhook_addr
+    }
+
+    /// The bound admin address, if any.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(AdminHandle::addr)
+    }
+
+    /// A handle to scrape and query the shards.
+    pub fn link(&self) -> ShardLink {
+        self.link.clone()
+    }
+
+    /// Installs `plan` on every shard (replacing the plan with the same workflow id). Each
+    /// shard swaps at its next control poll; requests already admitted finish on the old
+    /// plan.
+    pub fn install(&self, plan: PlanBytes) {
+        let plan = Arc::new(plan);
+        for sender in &self.link.senders {
+            let _ = sender.send(ShardCommand::Install(plan.clone()));
+        }
+    }
+
+    /// Removes the plan of `workflow_id` from every shard.
+    pub fn remove(&self, workflow_id: &str) {
+        for sender in &self.link.senders {
+            let _ = sender.send(ShardCommand::Remove(workflow_id.to_owned()));
+        }
+    }
+
+    /// Stops accepting, lets open requests finish, stops the shards and the admin port.
+    pub fn drain(self) {
+        self.link.draining.store(true, Ordering::Relaxed);
+        for sender in &self.link.senders {
+            let _ = sender.send(ShardCommand::Drain);
+        }
+        for executor in self.executors {
+            let _ = executor.join();
+        }
+        if let Some(admin) = self.admin {
+            admin.stop();
+        }
+        tracing::info!("data plane stopped");
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains.
+    pub fn run_until_signal(self) -> std::io::Result<()> {
+        let stop = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+        signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(SIGNAL_POLL_INTERVAL);
+        }
+        tracing::info!("signal received; draining");
+        self.drain();
+        Ok(())
+    }
+}
+
+/// CPUs of this process's affinity mask (what `taskset` set), in ascending order.
+pub fn affinity_cpus() -> Vec<usize> {
+    // SAFETY: `set` is a plain bitmask owned here; sched_getaffinity writes at most
+    // `size_of::<cpu_set_t>()` bytes into it and CPU_ISSET only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+            .collect()
+    }
+}

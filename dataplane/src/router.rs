@@ -1,0 +1,245 @@
+//! Webhook routing over a shard's installed plans: n8n's URLs (`/webhook/<path>`,
+//! `/webhook-test/<path>`), `:name` path parameters, several methods per node, 404 vs 405.
+//! Built once per plan install, read per request without allocation.
+
+use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
+
+/// Production webhook prefix.
+pub const WEBHOOK_PREFIX: &str = "/webhook/";
+/// Test webhook prefix (served only in test mode).
+pub const WEBHOOK_TEST_PREFIX: &str = "/webhook-test/";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Static(String),
+    Param(String),
+}
+
+/// One webhook trigger of one plan.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Index of the plan in the shard's table.
+    pub plan: usize,
+    /// Index of the trigger in the plan's trigger table.
+    pub trigger: usize,
+    segments: Vec<Segment>,
+    /// Accepted methods, upper case; empty accepts any.
+    methods: Vec<String>,
+}
+
+/// The routes of a plan table, static routes before parameterised ones (as n8n prefers
+/// a static webhook over a dynamic one for the same path).
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+/// Result of a lookup.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A route accepts the method and path: its index ([`Router::route`]).
+    Found(usize),
+    /// Routes match the path but none accepts the method; `allow` lists the methods.
+    MethodNotAllowed {
+        /// Comma-separated accepted methods, for the `Allow` header.
+        allow: String,
+    },
+    /// No route matches the path.
+    NotFound,
+    /// A `/webhook-test/` URL while test mode is off.
+    TestDisabled,
+}
+
+impl Router {
+    /// Routes of `plans` (index = position in the slice).
+    pub fn build<'p>(plans: impl IntoIterator<Item = &'p ArchivedPlan>) -> Self {
+        let mut routes = Vec::new();
+        for (plan_index, plan) in plans.into_iter().enumerate() {
+            for (trigger_index, trigger) in plan.triggers.iter().enumerate() {
+                let ArchivedTrigger::Webhook(webhook) = trigger else {
+                    continue;
+                };
+                let segments = webhook
+                    .path
+                    .as_str()
+                    .trim_matches('/')
+                    .split('/')
+                    .map(|s| match s.strip_prefix(':') {
+                        Some(name) => Segment::Param(name.to_owned()),
+                        None => Segment::Static(s.to_owned()),
+                    })
+                    .collect();
+                routes.push(Route {
+                    plan: plan_index,
+                    trigger: trigger_index,
+                    segments,
+                    methods: webhook
+                        .methods
+                        .iter()
+                        .map(|m| m.as_str().to_ascii_uppercase())
+                        .collect(),
+                });
+            }
+        }
+        routes.sort_by_key(|r| {
+            r.segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Param(_)))
+                .count()
+        });
+        Router { routes }
+    }
+
+    /// The route at `index` (as [`Lookup::Found`] gave it).
+    pub fn route(&self, index: usize) -> &Route {
+        &self.routes[index]
+    }
+
+    /// Number of routes.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// True when no plan has a webhook.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Finds the route for `method` and `path` (no query string).
+    pub fn lookup(&self, method: &str, path: &str, test_mode: bool) -> Lookup {
+        let rest = if let Some(rest) = path.strip_prefix(WEBHOOK_PREFIX) {
+            rest
+        } else if let Some(rest) = path.strip_prefix(WEBHOOK_TEST_PREFIX) {
+            if !test_mode {
+                return Lookup::TestDisabled;
+            }
+            rest
+        } else {
+            return Lookup::NotFound;
+        };
+        let rest = rest.trim_matches('/');
+        let mut allow: Option<String> = None;
+        for (index, route) in self.routes.iter().enumerate() {
+            if !route.matches_path(rest) {
+                continue;
+            }
+            if route.methods.is_empty() || route.methods.iter().any(|m| m == method) {
+                return Lookup::Found(index);
+            }
+            let allow = allow.get_or_insert_with(String::new);
+            for m in &route.methods {
+                if !allow.split(", ").any(|a| a == m) {
+                    if !allow.is_empty() {
+                        allow.push_str(", ");
+                    }
+                    allow.push_str(m);
+                }
+            }
+        }
+        match allow {
+            Some(allow) => Lookup::MethodNotAllowed { allow },
+            None => Lookup::NotFound,
+        }
+    }
+}
+
+impl Route {
+    fn matches_path(&self, path: &str) -> bool {
+        let mut parts = path.split('/');
+        for segment in &self.segments {
+            match (segment, parts.next()) {
+                (Segment::Static(s), Some(p)) if s == p => {}
+                (Segment::Param(_), Some(p)) if !p.is_empty() => {}
+                _ => return false,
+            }
+        }
+        parts.next().is_none()
+    }
+
+    /// The `:name` parameters of `path` (which must have matched), in route order.
+    pub fn params<'r, 'p>(
+        &'r self,
+        path: &'p str,
+    ) -> impl Iterator<Item = (&'r str, &'p str)> + use<'r, 'p> {
+        let rest = path
+            .strip_prefix(WEBHOOK_PREFIX)
+            .or_else(|| path.strip_prefix(WEBHOOK_TEST_PREFIX))
+            .unwrap_or(path)
+            .trim_matches('/');
+        self.segments
+            .iter()
+            .zip(rest.split('/'))
+            .filter_map(|(segment, part)| match segment {
+                Segment::Param(name) => Some((name.as_str(), part)),
+                Segment::Static(_) => None,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::quick_plan::{access, archive, plan_from_workflow};
+
+    fn plan_bytes(path: &str, methods: &[&str]) -> rkyv::util::AlignedVec {
+        let nodes: Vec<serde_json::Value> = methods
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                serde_json::json!({
+                    "name": format!("Webhook{i}"), "type": "n8n-nodes-base.webhook",
+                    "typeVersion": 2, "position": [0, 0],
+                    "parameters": {"path": path, "httpMethod": m}
+                })
+            })
+            .collect();
+        archive(&plan_from_workflow(
+            &serde_json::json!({"name": "w", "nodes": nodes, "connections": {}}),
+        ))
+    }
+
+    #[test]
+    fn static_routes_win_and_params_are_extracted() {
+        let dynamic = plan_bytes("user/:id", &["GET"]);
+        let fixed = plan_bytes("user/me", &["GET"]);
+        let router = Router::build([access(&dynamic), access(&fixed)]);
+        let Lookup::Found(route) = router.lookup("GET", "/webhook/user/me", false) else {
+            panic!("static route expected");
+        };
+        assert_eq!(router.route(route).plan, 1);
+        let Lookup::Found(route) = router.lookup("GET", "/webhook/user/42", false) else {
+            panic!("dynamic route expected");
+        };
+        let route = router.route(route);
+        assert_eq!(
+            route.params("/webhook/user/42").collect::<Vec<_>>(),
+            [("id", "42")]
+        );
+    }
+
+    #[test]
+    fn wrong_method_is_405_with_allow_and_unknown_path_404() {
+        let bytes = plan_bytes("hook", &["GET", "PUT"]);
+        let router = Router::build([access(&bytes)]);
+        match router.lookup("POST", "/webhook/hook", false) {
+            Lookup::MethodNotAllowed { allow } => assert_eq!(allow, "GET, PUT"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            router.lookup("PUT", "/webhook/hook/", false),
+            Lookup::Found(_)
+        ));
+        assert!(matches!(
+            router.lookup("GET", "/webhook/other", false),
+            Lookup::NotFound
+        ));
+        assert!(matches!(
+            router.lookup("GET", "/webhook-test/hook", false),
+            Lookup::TestDisabled
+        ));
+        assert!(matches!(
+            router.lookup("GET", "/webhook-test/hook", true),
+            Lookup::Found(_)
+        ));
+    }
+}

@@ -1,0 +1,296 @@
+//! A shard: one glommio executor on one core owning its listener, plan table, routes,
+//! arena, expression services, admission state and metrics. Nothing on the request path
+//! is shared with other shards; plans and scrapes arrive as channel messages.
+
+mod handler;
+pub mod plan_bytes;
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bumpalo::Bump;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use futures_lite::future;
+use glommio::channels::local_channel;
+
+use crate::admission::{Admission, QUEUE_DEPTH_MAX_DEFAULT};
+use crate::engine::execution::Services;
+use crate::engine::node::{JsMode, JsOutput, NodeError};
+use crate::engine::run_data::ExecView;
+use crate::engine::services::EngineServices;
+use crate::engine::value::Value;
+use crate::ingress::{self, IngressState, Limits};
+use crate::metrics::ShardMetrics;
+use crate::router::Router;
+use crate::schedule;
+
+pub use handler::WebhookHandler;
+pub use plan_bytes::{PlanBytes, PlanError};
+
+/// How often a shard looks at its control channel. Control messages (installs, scrapes,
+/// drain) are rare; polling keeps the control thread free of any executor handle and
+/// costs a timer wake-up per interval, nothing per request.
+pub const CONTROL_POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// Longest a draining shard waits for open connections to finish.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Settings of one shard.
+#[derive(Debug, Clone)]
+pub struct ShardConfig {
+    /// Shard index (0-based).
+    pub index: usize,
+    /// Number of shards of the process (for schedule ownership).
+    pub shards: usize,
+    /// Webhook listener address (every shard binds the same, SO_REUSEPORT).
+    pub webhook_addr: SocketAddr,
+    /// Connection limits.
+    pub limits: Limits,
+    /// Serve `/webhook-test/` URLs.
+    pub test_mode: bool,
+    /// Base URL for `webhookUrl` in trigger items, ending in `/`.
+    pub base_url: String,
+    /// Bound of the admission queue.
+    pub queue_depth_max: usize,
+}
+
+impl ShardConfig {
+    /// A configuration with default limits.
+    pub fn new(index: usize, shards: usize, webhook_addr: SocketAddr) -> Self {
+        ShardConfig {
+            index,
+            shards,
+            webhook_addr,
+            limits: Limits::default(),
+            test_mode: false,
+            base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
+            queue_depth_max: QUEUE_DEPTH_MAX_DEFAULT,
+        }
+    }
+}
+
+/// A message from the control thread to a shard.
+#[derive(Debug)]
+pub enum ShardCommand {
+    /// Install (or replace, by workflow id) a plan.
+    Install(Arc<PlanBytes>),
+    /// Remove the plan of a workflow id.
+    Remove(String),
+    /// Send a copy of the shard's metrics.
+    Snapshot(Sender<ShardMetrics>),
+    /// Stop accepting, finish open requests, exit.
+    Drain,
+}
+
+/// A plan installed on a shard.
+#[derive(Debug)]
+pub(crate) struct Installed {
+    pub(crate) bytes: Arc<PlanBytes>,
+    /// Index of the workflow's counters in the shard metrics.
+    pub(crate) stats: usize,
+}
+
+/// A shard's immutable plan table. Swapped whole on install; requests hold an `Rc` of
+/// the table they were admitted on, so in-flight executions finish on their old plan.
+#[derive(Debug, Default)]
+pub(crate) struct PlanTable {
+    pub(crate) plans: Vec<Installed>,
+    pub(crate) router: Router,
+    pub(crate) generation: u64,
+}
+
+/// Everything a shard owns.
+pub(crate) struct ShardState {
+    pub(crate) config: ShardConfig,
+    pub(crate) table: RefCell<Rc<PlanTable>>,
+    pub(crate) arena: RefCell<Bump>,
+    pub(crate) services: RefCell<EngineServices<'static>>,
+    pub(crate) metrics: RefCell<ShardMetrics>,
+    pub(crate) admission: Admission,
+    pub(crate) ingress: Rc<IngressState>,
+    pub(crate) executions: Cell<u64>,
+    /// Last schedule fire (Unix ms) per workflow, so a swapped plan never fires a slot the
+    /// old one already fired.
+    pub(crate) last_fires: RefCell<Vec<(String, i64)>>,
+}
+
+impl ShardState {
+    /// The next execution id of this shard (`<shard>-<counter>`).
+    pub(crate) fn next_execution_id(&self) -> String {
+        let n = self.executions.get() + 1;
+        self.executions.set(n);
+        format!("{}-{n}", self.config.index)
+    }
+}
+
+/// Wall clock in Unix epoch milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Lends the shard's services to one execution (the engine takes its services by value).
+pub(crate) struct Lent<'s, 'c>(pub(crate) &'s mut EngineServices<'c>);
+
+impl<'a> Services<'a> for Lent<'_, '_> {
+    fn eval_expr(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        expr: u32,
+        item: usize,
+    ) -> Result<Value<'a>, NodeError> {
+        self.0.eval_expr(view, expr, item)
+    }
+
+    fn run_js(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        code: &str,
+        mode: JsMode,
+        item: usize,
+    ) -> Result<JsOutput<'a>, NodeError> {
+        self.0.run_js(view, code, mode, item)
+    }
+
+    fn now_ms(&mut self) -> i64 {
+        self.0.now_ms()
+    }
+}
+
+/// Runs a shard until it is told to drain; call it inside the shard's glommio executor.
+/// `started` receives the bound listener address (or why binding failed) once the shard
+/// accepts connections.
+pub async fn run(
+    config: ShardConfig,
+    commands: Receiver<ShardCommand>,
+    started: Sender<Result<SocketAddr, String>>,
+) {
+    let listener = match ingress::bind(config.webhook_addr) {
+        Ok(listener) => listener,
+        Err(error) => {
+            let _ = started.send(Err(format!(
+                "binding {} failed: {error}",
+                config.webhook_addr
+            )));
+            return;
+        }
+    };
+    let local = listener.local_addr().map_err(|e| e.to_string());
+    // One JavaScript runtime per shard, reused by every execution (creating one costs
+    // milliseconds). Without it, JS expressions fail with a clear code instead.
+    let services = match EngineServices::with_js(0) {
+        Ok(services) => services,
+        Err(error) => {
+            tracing::warn!(shard = config.index, error = %error.message, "no JavaScript runtime");
+            EngineServices::fast_only(0)
+        }
+    }
+    .with_clock(now_ms);
+    let ingress_state = Rc::new(IngressState::new(config.limits));
+    let state = Rc::new(ShardState {
+        metrics: RefCell::new(ShardMetrics::new(config.index)),
+        admission: Admission::new(config.queue_depth_max),
+        config,
+        table: RefCell::new(Rc::new(PlanTable::default())),
+        arena: RefCell::new(Bump::new()),
+        services: RefCell::new(services),
+        ingress: ingress_state.clone(),
+        executions: Cell::new(0),
+        last_fires: RefCell::new(Vec::new()),
+    });
+    let _ = started.send(local);
+    let (stop_tx, stop_rx) = local_channel::new_bounded::<()>(1);
+    let handler = Rc::new(WebhookHandler::new(state.clone()));
+    let serve = ingress::serve(listener, handler, ingress_state, async move {
+        let _ = stop_rx.recv().await;
+    });
+    let control = control_loop(state, commands, stop_tx);
+    future::zip(serve, control).await;
+}
+
+async fn control_loop(
+    state: Rc<ShardState>,
+    commands: Receiver<ShardCommand>,
+    stop: local_channel::LocalSender<()>,
+) {
+    loop {
+        loop {
+            match commands.try_recv() {
+                Ok(ShardCommand::Install(bytes)) => install(&state, Some(bytes), None),
+                Ok(ShardCommand::Remove(workflow)) => install(&state, None, Some(&workflow)),
+                Ok(ShardCommand::Snapshot(reply)) => {
+                    let mut snapshot = state.metrics.borrow().clone();
+                    snapshot.plans = state.table.borrow().plans.len();
+                    snapshot.connections = state.ingress.connections.get();
+                    snapshot.timeouts = state.ingress.timeouts.get();
+                    let _ = reply.send(snapshot);
+                }
+                Ok(ShardCommand::Drain) | Err(TryRecvError::Disconnected) => {
+                    drain(&state, &stop).await;
+                    return;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        glommio::timer::sleep(CONTROL_POLL_INTERVAL).await;
+    }
+}
+
+async fn drain(state: &ShardState, stop: &local_channel::LocalSender<()>) {
+    tracing::info!(shard = state.config.index, "draining");
+    state.ingress.draining.set(true);
+    let _ = stop.try_send(());
+    let started = Instant::now();
+    while state.ingress.connections.get() > 0 && started.elapsed() < DRAIN_TIMEOUT {
+        glommio::timer::sleep(CONTROL_POLL_INTERVAL).await;
+    }
+    // Dropping the table here ends schedule tasks at their next wake-up check.
+    *state.table.borrow_mut() = Rc::new(PlanTable {
+        generation: u64::MAX,
+        ..PlanTable::default()
+    });
+}
+
+/// Builds the next plan table: `added` replaces the plan with the same workflow id,
+/// `removed` drops one. The old table stays alive for requests admitted on it.
+fn install(state: &Rc<ShardState>, added: Option<Arc<PlanBytes>>, removed: Option<&str>) {
+    let old = state.table.borrow().clone();
+    let replaced = added.as_ref().map(|b| b.workflow_id().to_owned());
+    let mut plans: Vec<Installed> = old
+        .plans
+        .iter()
+        .filter(|p| {
+            let id = p.bytes.workflow_id();
+            Some(id) != removed && Some(id) != replaced.as_deref()
+        })
+        .map(|p| Installed {
+            bytes: p.bytes.clone(),
+            stats: p.stats,
+        })
+        .collect();
+    if let Some(bytes) = added {
+        let stats = state
+            .metrics
+            .borrow_mut()
+            .workflow_index(bytes.workflow_id());
+        plans.push(Installed { bytes, stats });
+    }
+    let router = Router::build(plans.iter().map(|p| p.bytes.plan()));
+    let table = Rc::new(PlanTable {
+        plans,
+        router,
+        generation: old.generation + 1,
+    });
+    tracing::info!(
+        shard = state.config.index,
+        plans = table.plans.len(),
+        routes = table.router.len(),
+        generation = table.generation,
+        "plan table installed"
+    );
+    *state.table.borrow_mut() = table.clone();
+    schedule::start(state, &table);
+}

@@ -1,0 +1,248 @@
+//! Installed plan bytes: validated once when they arrive, then read in place by every
+//! shard (shared read-only through an `Arc`; only installs touch the reference count).
+
+use linkflow_codec::plan::{ArchivedPlan, Plan, ScheduleTrigger, Trigger};
+use rkyv::util::AlignedVec;
+use serde_json::Value as Json;
+
+use crate::engine::quick_plan::{archive, plan_from_workflow};
+
+/// Error code: plan bytes are not a valid archived plan.
+pub const CODE_INVALID_PLAN: &str = "LF-DATAPLANE-001";
+/// Error code: a workflow file could not be translated.
+pub const CODE_INVALID_WORKFLOW: &str = "LF-DATAPLANE-002";
+
+/// Why plan bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct PlanError {
+    /// Stable code.
+    pub code: &'static str,
+    /// Reason.
+    pub message: String,
+}
+
+/// A validated archived plan.
+#[derive(Debug)]
+pub struct PlanBytes {
+    bytes: AlignedVec,
+    workflow_id: String,
+}
+
+impl PlanBytes {
+    /// Validates archived plan bytes (copied into aligned memory, as rkyv requires).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PlanError> {
+        let mut aligned = AlignedVec::with_capacity(bytes.len());
+        aligned.extend_from_slice(bytes);
+        Self::from_aligned(aligned)
+    }
+
+    /// Validates aligned archived plan bytes.
+    pub fn from_aligned(bytes: AlignedVec) -> Result<Self, PlanError> {
+        let plan =
+            rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(&bytes).map_err(|e| PlanError {
+                code: CODE_INVALID_PLAN,
+                message: e.to_string(),
+            })?;
+        let workflow_id = if plan.workflow_id.is_empty() {
+            plan.workflow_name.as_str().to_owned()
+        } else {
+            plan.workflow_id.as_str().to_owned()
+        };
+        Ok(PlanBytes { bytes, workflow_id })
+    }
+
+    /// Translates an n8n workflow export into a plan (for `--workflow` local use).
+    pub fn from_workflow_json(text: &str) -> Result<Self, PlanError> {
+        let workflow: Json = serde_json::from_str(text).map_err(|e| PlanError {
+            code: CODE_INVALID_WORKFLOW,
+            message: e.to_string(),
+        })?;
+        if !workflow["nodes"].is_array() {
+            return Err(PlanError {
+                code: CODE_INVALID_WORKFLOW,
+                message: "the workflow has no `nodes` array".into(),
+            });
+        }
+        let mut plan = plan_from_workflow(&workflow);
+        complete_plan(&mut plan, &workflow);
+        Self::from_aligned(archive(&plan))
+    }
+
+    /// The plan, read in place.
+    pub fn plan(&self) -> &ArchivedPlan {
+        // SAFETY: the bytes were validated by `rkyv::access` in `from_aligned` and are
+        // immutable since (no `&mut` access exists), so the unchecked access is sound and
+        // spares a validation per request.
+        unsafe { rkyv::access_unchecked::<ArchivedPlan>(&self.bytes) }
+    }
+
+    /// The workflow id (the name when the plan carries no id): the key for swaps,
+    /// metrics and schedule ownership.
+    pub fn workflow_id(&self) -> &str {
+        &self.workflow_id
+    }
+
+    /// The plan's p99 latency budget in milliseconds (0 = none).
+    pub fn latency_budget_ms(&self) -> u32 {
+        self.plan().settings.latency_budget_ms.to_native()
+    }
+}
+
+/// Fills in what the quick translation leaves out and the data plane needs: several
+/// methods per webhook node, the latency budget, the time zone and schedule triggers.
+fn complete_plan(plan: &mut Plan, workflow: &Json) {
+    let settings = &workflow["settings"];
+    if let Some(budget) = settings["latencyBudgetMs"].as_u64() {
+        plan.settings.latency_budget_ms = budget.min(u64::from(u32::MAX)) as u32;
+    }
+    if let Some(tz) = settings["timezone"].as_str() {
+        if tz != "DEFAULT" {
+            plan.settings.timezone = tz.to_owned();
+        }
+    }
+    let nodes = workflow["nodes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for trigger in &mut plan.triggers {
+        let Trigger::Webhook(webhook) = trigger else {
+            continue;
+        };
+        let params = &nodes[webhook.node as usize]["parameters"];
+        if params["multipleMethods"].as_bool() == Some(true) {
+            if let Some(methods) = params["httpMethod"].as_array() {
+                webhook.methods = methods
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_ascii_uppercase)
+                    .collect();
+            }
+        }
+    }
+    let has_schedule = plan
+        .triggers
+        .iter()
+        .any(|t| matches!(t, Trigger::Schedule(_)));
+    if has_schedule {
+        return;
+    }
+    for (index, node) in nodes.iter().enumerate() {
+        if node["disabled"].as_bool() == Some(true) {
+            continue;
+        }
+        let type_name = node["type"].as_str().unwrap_or("");
+        if type_name.ends_with(".scheduleTrigger") || type_name.ends_with(".cron") {
+            let cron = schedule_crons(&node["parameters"]);
+            if !cron.is_empty() {
+                plan.triggers.push(Trigger::Schedule(ScheduleTrigger {
+                    node: index as u32,
+                    cron,
+                    timezone: String::new(),
+                }));
+            }
+        }
+    }
+}
+
+/// Cron expressions (with seconds) of a Schedule Trigger's rules or a legacy Cron node's
+/// custom expressions. Intervals become `*/n` fields, as n8n's own translation does.
+fn schedule_crons(params: &Json) -> Vec<String> {
+    let mut crons = Vec::new();
+    let rules = params["rule"]["interval"].as_array();
+    for rule in rules.into_iter().flatten() {
+        let every = |key: &str, default: u64| rule[key].as_u64().unwrap_or(default).max(1);
+        let cron = match rule["field"].as_str().unwrap_or("days") {
+            "cronExpression" => rule["expression"].as_str().map(with_seconds),
+            "seconds" => Some(format!("*/{} * * * * *", every("secondsInterval", 30))),
+            "minutes" => Some(format!("0 */{} * * * *", every("minutesInterval", 5))),
+            "hours" => Some(format!(
+                "0 {} */{} * * *",
+                rule["triggerAtMinute"].as_u64().unwrap_or(0),
+                every("hoursInterval", 1)
+            )),
+            "days" => Some(format!(
+                "0 {} {} */{} * *",
+                rule["triggerAtMinute"].as_u64().unwrap_or(0),
+                rule["triggerAtHour"].as_u64().unwrap_or(0),
+                every("daysInterval", 1)
+            )),
+            _ => None,
+        };
+        crons.extend(cron);
+    }
+    let legacy = params["triggerTimes"]["item"].as_array();
+    for item in legacy.into_iter().flatten() {
+        match item["mode"].as_str() {
+            Some("everyMinute") => crons.push("0 * * * * *".into()),
+            Some("custom") => crons.extend(item["cronExpression"].as_str().map(with_seconds)),
+            _ => {}
+        }
+    }
+    crons
+}
+
+/// A five-field cron gets a leading `0` seconds field.
+fn with_seconds(expr: &str) -> String {
+    let expr = expr.trim();
+    if expr.split_whitespace().count() == 5 {
+        format!("0 {expr}")
+    } else {
+        expr.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_bytes_are_refused_with_a_code() {
+        let error = PlanBytes::from_bytes(&[1, 2, 3]).unwrap_err();
+        assert_eq!(error.code, CODE_INVALID_PLAN);
+    }
+
+    #[test]
+    fn workflow_translation_keeps_budget_methods_and_schedules() {
+        let text = serde_json::json!({
+            "id": "wf1", "name": "w", "settings": {"latencyBudgetMs": 25},
+            "nodes": [
+                {"name": "Hook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
+                 "position": [0, 0],
+                 "parameters": {"path": "p", "multipleMethods": true, "httpMethod": ["GET", "POST"]}},
+                {"name": "Every", "type": "n8n-nodes-base.scheduleTrigger", "typeVersion": 1.2,
+                 "position": [0, 0],
+                 "parameters": {"rule": {"interval": [{"field": "seconds", "secondsInterval": 1},
+                                                      {"field": "cronExpression", "expression": "5 4 * * *"}]}}}
+            ],
+            "connections": {}
+        })
+        .to_string();
+        let bytes = PlanBytes::from_workflow_json(&text).unwrap();
+        assert_eq!(bytes.workflow_id(), "wf1");
+        assert_eq!(bytes.latency_budget_ms(), 25);
+        let plan = bytes.plan();
+        let methods: Vec<&str> = plan
+            .triggers
+            .iter()
+            .find_map(|t| match t {
+                linkflow_codec::plan::ArchivedTrigger::Webhook(w) => {
+                    Some(w.methods.iter().map(|m| m.as_str()).collect())
+                }
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(methods, ["GET", "POST"]);
+        let crons: Vec<&str> = plan
+            .triggers
+            .iter()
+            .find_map(|t| match t {
+                linkflow_codec::plan::ArchivedTrigger::Schedule(s) => {
+                    Some(s.cron.iter().map(|c| c.as_str()).collect())
+                }
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(crons, ["*/1 * * * * *", "0 5 4 * * *"]);
+    }
+}
