@@ -17,6 +17,7 @@
 //! room of multi-input nodes); node settings (pinData, disabled, retryOnFail, onError,
 //! alwaysOutputData, executeOnce) are applied here, around the node call.
 
+use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use linkflow_codec::plan::{
     ArchivedExecutionOrder, ArchivedNodeKind, ArchivedOnError, ArchivedPlan,
@@ -28,7 +29,7 @@ use super::node::{
     EffectRequest, EffectResult, Host, HttpRequest, JsMode, JsOutput, NodeCtx, NodeError,
     NodeOutcome, NodeResponse, NodeState, Outputs,
 };
-use super::run_data::{ExecView, TaskRun, TraceEntry};
+use super::run_data::{ExecView, RunError, RunTable, TaskRun, TraceEntry};
 use super::schedule::{Entry, Scheduler};
 use super::value::Value;
 
@@ -178,9 +179,10 @@ pub struct Execution<'a, S> {
     config: Config<'a>,
     now_ms: i64,
     scheduler: Scheduler<'a>,
-    runs: Vec<Vec<TaskRun<'a>>>,
-    order: Vec<(u32, u32)>,
-    states: Vec<NodeState<'a>>,
+    // Arena-backed: no heap allocation per node run.
+    runs: RunTable<'a>,
+    order: BumpVec<'a, (u32, u32)>,
+    states: &'a mut [NodeState<'a>],
     last_node: Option<u32>,
     error: Option<ExecError>,
     node_runs: u32,
@@ -219,9 +221,9 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             config: Config { limits, ..config },
             now_ms: config.started_ms,
             scheduler,
-            runs: (0..node_count).map(|_| Vec::new()).collect(),
-            order: Vec::new(),
-            states: vec![NodeState::default(); node_count],
+            runs: BumpVec::from_iter_in((0..node_count).map(|_| BumpVec::new_in(arena)), arena),
+            order: BumpVec::with_capacity_in(node_count, arena),
+            states: arena.alloc_slice_fill_copy(node_count, NodeState::default()),
             last_node: None,
             error: None,
             node_runs: 0,
@@ -323,7 +325,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
                     node: self.plan.nodes[node as usize].name.as_str().to_owned(),
                     run,
                     outputs: task.outputs.iter().map(|o| o.map(<[Item]>::len)).collect(),
-                    error: task.error.as_ref().map(|e| e.message.clone()),
+                    error: task.error.map(|e| e.message.to_owned()),
                 }
             })
             .collect()
@@ -335,13 +337,10 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             return Outcome::Failed(error.clone());
         }
         if let Some(node) = self.last_node {
-            if let Some(error) = self.runs[node as usize]
-                .last()
-                .and_then(|r| r.error.as_ref())
-            {
+            if let Some(error) = self.runs[node as usize].last().and_then(|r| r.error) {
                 return Outcome::Failed(ExecError {
                     code: error.code,
-                    message: error.message.clone(),
+                    message: error.message.to_owned(),
                     node: Some(self.plan.nodes[node as usize].name.as_str().to_owned()),
                 });
             }
@@ -644,7 +643,10 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
                 outputs: &[],
                 inputs: run.entry.inputs,
                 sources: run.entry.sources,
-                error: Some(error.clone()),
+                error: Some(RunError {
+                    code: error.code,
+                    message: self.arena.alloc_str(&error.message),
+                }),
             });
             self.order.push((run.entry.node, run.run_index));
             self.error = Some(ExecError {
@@ -670,7 +672,10 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             outputs,
             inputs: run.entry.inputs,
             sources: run.entry.sources,
-            error,
+            error: error.map(|e| RunError {
+                code: e.code,
+                message: self.arena.alloc_str(&e.message),
+            }),
         });
         self.order.push((run.entry.node, run.run_index));
         self.scheduler

@@ -8,7 +8,7 @@ use super::execution::{Config, Effect, Execution, Outcome, Start};
 use super::limits::{self, Limits};
 use super::node::EffectResult;
 use super::test_support::{access, archive, json_value, plan_from_workflow, FakeServices};
-use super::webhook::{find_webhook, run_webhook, WebhookEnv, WebhookRequest, WebhookRun};
+use super::webhook::{find_webhook, run_webhook_traced, WebhookEnv, WebhookRequest, WebhookRun};
 
 fn node(name: &str, kind: &str, x: f64, y: f64, params: serde_json::Value) -> serde_json::Value {
     json!({"name": name, "type": format!("n8n-nodes-base.{kind}"), "typeVersion": 1, "position": [x, y], "parameters": params})
@@ -52,7 +52,7 @@ fn run_with(workflow: serde_json::Value, body: &str, limits: Limits, now_ms: i64
         base_url: "http://localhost/",
         config: config(limits),
     };
-    run_webhook(
+    run_webhook_traced(
         &arena,
         plan,
         trigger,

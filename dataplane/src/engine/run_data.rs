@@ -1,11 +1,12 @@
 //! What an execution remembers of each node run: n8n's `runData`. Expressions read it
 //! (`$('Name')`, `$input`, paired-item lineage) and the trace is built from it.
 
+use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use linkflow_codec::plan::ArchivedPlan;
 
 use super::item::Item;
-use super::node::{NodeError, Outputs};
+use super::node::Outputs;
 
 /// Where the items of one input came from (n8n `source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +19,21 @@ pub struct Source {
     pub run: u32,
 }
 
+/// A node run's error as recorded (message copied into the arena, so recorded runs need
+/// no drop and can live in arena vectors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunError<'a> {
+    /// Stable code of the node error.
+    pub code: &'static str,
+    /// n8n's message.
+    pub message: &'a str,
+}
+
+/// Recorded runs of every node, by node index (arena-backed).
+pub type RunTable<'a> = BumpVec<'a, BumpVec<'a, TaskRun<'a>>>;
+
 /// One recorded run of a node (n8n `ITaskData`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct TaskRun<'a> {
     /// Items per output (`None` slot = no data on that output).
     pub outputs: Outputs<'a>,
@@ -28,7 +42,7 @@ pub struct TaskRun<'a> {
     /// Producer of each input.
     pub sources: &'a [Option<Source>],
     /// The node's error when it failed (also when it continued on fail).
-    pub error: Option<NodeError>,
+    pub error: Option<RunError<'a>>,
 }
 
 /// One line of an execution trace (n8n execution record, per node run).
@@ -52,7 +66,7 @@ pub struct ExecView<'a, 'x> {
     /// The plan.
     pub plan: &'a ArchivedPlan,
     /// Runs per node index.
-    pub runs: &'x [Vec<TaskRun<'a>>],
+    pub runs: &'x [BumpVec<'a, TaskRun<'a>>],
     /// The running node.
     pub node: u32,
     /// Its inputs (lineage stamped).
@@ -177,7 +191,7 @@ impl<'a> ExecView<'a, '_> {
         let mut index = item;
         // Each hop moves one node up; a workflow has at most `nodes.len()` distinct nodes
         // on a path, but loops may revisit, so bound by the number of recorded runs.
-        let hops_max: usize = self.runs.iter().map(Vec::len).sum::<usize>() + 1;
+        let hops_max: usize = self.runs.iter().map(|r| r.len()).sum::<usize>() + 1;
         for _ in 0..hops_max {
             let task = self.runs[source.node as usize]
                 .get(source.run as usize)

@@ -15,7 +15,7 @@ use super::nodes::trigger::manual_item;
 use super::run_data::TraceEntry;
 use super::value::Value;
 use super::webhook::{
-    find_webhook, run_webhook, WebhookEnv, WebhookRequest, WebhookResponse, WebhookRun,
+    find_webhook, run_webhook_traced, WebhookEnv, WebhookRequest, WebhookResponse, WebhookRun,
 };
 
 /// Base URL of webhooks in `webhookUrl` when the caller does not configure one.
@@ -122,7 +122,7 @@ pub fn run_request<'a, S: Services<'a>>(
         headers,
         body,
     };
-    run_webhook(
+    run_webhook_traced(
         arena,
         plan,
         trigger,

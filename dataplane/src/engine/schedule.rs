@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 
+use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 
 use linkflow_codec::plan::{ArchivedNodeKind, ArchivedPValue, ArchivedPlan};
@@ -126,10 +127,12 @@ impl<'a> Scheduler<'a> {
         node: u32,
         run: u32,
         outputs: Outputs<'a>,
-        runs: &[Vec<TaskRun<'a>>],
+        runs: &[BumpVec<'a, TaskRun<'a>>],
     ) {
         let _ = runs;
-        let mut to_add: Vec<(u32, u32, usize)> = Vec::new(); // (target, input, output)
+        // (target, input, output); in the arena: a heap vector per node run showed up in
+        // the instruction counts.
+        let mut to_add: BumpVec<'a, (u32, u32, usize)> = BumpVec::new_in(self.arena);
         for (output, items) in outputs.iter().enumerate() {
             let Some(items) = items else { continue };
             for link in self.targets(node, output) {
@@ -142,7 +145,7 @@ impl<'a> Scheduler<'a> {
         if self.v1 {
             self.sort_by_position(&mut to_add);
         }
-        for (target, input, output) in to_add {
+        for &(target, input, output) in to_add.iter() {
             let source = Source {
                 node,
                 output: output as u32,
@@ -160,7 +163,7 @@ impl<'a> Scheduler<'a> {
     /// Mirrors n8n's comparator (bottom-most first, then right-most) under V8's binary
     /// insertion sort, which is what `Array.prototype.sort` runs for short arrays; the
     /// comparator is not a total order, so the algorithm matters for ties.
-    fn sort_by_position(&self, to_add: &mut Vec<(u32, u32, usize)>) {
+    fn sort_by_position(&self, to_add: &mut [(u32, u32, usize)]) {
         let position = |n: u32| {
             let p = &self.plan.nodes[n as usize].position;
             (p[0].to_native(), p[1].to_native())
@@ -187,8 +190,7 @@ impl<'a> Scheduler<'a> {
                     left = mid + 1;
                 }
             }
-            to_add.remove(i);
-            to_add.insert(left, pivot);
+            to_add[left..=i].rotate_right(1);
         }
     }
 
@@ -204,11 +206,15 @@ impl<'a> Scheduler<'a> {
     fn add_node(&mut self, target: u32, input: usize, items: &'a [Item<'a>], source: Source) {
         let inputs_connected = self.connected_inputs(target);
         if inputs_connected <= 1 {
-            let mut inputs = vec![None; input + 1];
-            let mut sources = vec![None; input + 1];
+            let inputs = self.arena.alloc_slice_fill_copy(input + 1, None);
+            let sources = self.arena.alloc_slice_fill_copy(input + 1, None);
             inputs[input] = Some(items);
             sources[input] = Some(source);
-            let entry = self.alloc_entry(target, &inputs, &sources);
+            let entry = Entry {
+                node: target,
+                inputs,
+                sources,
+            };
             self.enqueue(entry);
             return;
         }
@@ -266,7 +272,7 @@ impl<'a> Scheduler<'a> {
 
     /// When the stack is empty, releases the first waiting node that may run with the
     /// inputs it has (n8n's end-of-loop scan).
-    pub fn release_waiting(&mut self, runs: &[Vec<TaskRun<'a>>]) {
+    pub fn release_waiting(&mut self, runs: &[BumpVec<'a, TaskRun<'a>>]) {
         let _ = runs;
         if !self.stack.is_empty() {
             return;

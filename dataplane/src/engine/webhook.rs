@@ -254,6 +254,57 @@ pub fn run_webhook<'a, S: Services<'a>>(
     env: &WebhookEnv<'a>,
     on_effect: &mut dyn FnMut(&Effect<'a>) -> Option<EffectResult<'a>>,
 ) -> WebhookRun {
+    drive(
+        arena,
+        plan,
+        webhook,
+        request,
+        path_params,
+        services,
+        env,
+        on_effect,
+        false,
+    )
+}
+
+/// [`run_webhook`] that also records the node-run trace ([`WebhookRun::trace`]); the
+/// trace allocates per node run, so the hot path leaves it out.
+#[allow(clippy::too_many_arguments)]
+pub fn run_webhook_traced<'a, S: Services<'a>>(
+    arena: &'a Bump,
+    plan: &'a ArchivedPlan,
+    webhook: &'a ArchivedWebhookTrigger,
+    request: &WebhookRequest<'a>,
+    path_params: &[(&'a str, &'a str)],
+    services: S,
+    env: &WebhookEnv<'a>,
+    on_effect: &mut dyn FnMut(&Effect<'a>) -> Option<EffectResult<'a>>,
+) -> WebhookRun {
+    drive(
+        arena,
+        plan,
+        webhook,
+        request,
+        path_params,
+        services,
+        env,
+        on_effect,
+        true,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive<'a, S: Services<'a>>(
+    arena: &'a Bump,
+    plan: &'a ArchivedPlan,
+    webhook: &'a ArchivedWebhookTrigger,
+    request: &WebhookRequest<'a>,
+    path_params: &[(&'a str, &'a str)],
+    services: S,
+    env: &WebhookEnv<'a>,
+    on_effect: &mut dyn FnMut(&Effect<'a>) -> Option<EffectResult<'a>>,
+    record_trace: bool,
+) -> WebhookRun {
     let item = trigger_item(
         arena,
         request,
@@ -331,7 +382,11 @@ pub fn run_webhook<'a, S: Services<'a>>(
         last_node: execution
             .last_node()
             .map(|n| plan.nodes[n as usize].name.as_str().to_owned()),
-        trace: execution.trace(),
+        trace: if record_trace {
+            execution.trace()
+        } else {
+            Vec::new()
+        },
     }
 }
 
