@@ -67,5 +67,12 @@ fn code_node(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, expressions, code_node);
+fn runtime_setup(c: &mut Criterion) {
+    // What a shard pays once: QuickJS runtime, context and the prelude.
+    c.bench_function("js_runtime_new", |b| {
+        b.iter(|| black_box(JsRuntime::new().expect("runtime")))
+    });
+}
+
+criterion_group!(benches, expressions, code_node, runtime_setup);
 criterion_main!(benches);

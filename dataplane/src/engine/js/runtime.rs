@@ -26,6 +26,10 @@ pub const COMPILED_ENTRIES_MAX: usize = 4_096;
 /// Source size accepted for one expression or Code node, bytes.
 pub const SOURCE_BYTES_MAX: usize = 1024 * 1024;
 
+/// Queued promise jobs discarded after one evaluation (each stops at once, see
+/// [`JsRuntime::call`]); a bound so a job that keeps queueing jobs cannot spin forever.
+pub const STRAY_JOBS_MAX: usize = 10_000;
+
 /// The file name QuickJS reports in stack traces for user code: error lines are read
 /// from frames of this file only.
 pub(crate) const USER_FILE: &str = "code";
@@ -222,7 +226,17 @@ impl JsRuntime {
                 Err(error) => Err(self.classify(&ctx, error)),
             };
             let outcome = outcome.and_then(|value| convert(&ctx, &value));
+            // Jobs the evaluation left queued (an unawaited promise, the rest of an
+            // interrupted async body) must not run inside the next evaluation: run them
+            // now under an expired deadline, so each one stops at its first poll.
+            shared.deadline.set(Some(Instant::now()));
+            for _ in 0..STRAY_JOBS_MAX {
+                if !ctx.execute_pending_job() {
+                    break;
+                }
+            }
             shared.deadline.set(None);
+            shared.interrupted.set(false);
             outcome
         });
         if result
@@ -247,7 +261,12 @@ impl JsRuntime {
                 None => {}
             }
             // The context is entered, so jobs run through it (the runtime is locked).
-            if !ctx.execute_pending_job() {
+            let ran = ctx.execute_pending_job();
+            if self.shared.interrupted.get() {
+                // A job hit the deadline: report the limit, not a stuck promise.
+                return Err(self.classify(ctx, rquickjs::Error::Exception));
+            }
+            if !ran {
                 return Err(JsError::new(
                     JsErrorKind::Result,
                     "the code awaits something that never completes",

@@ -220,6 +220,33 @@ fn code_may_await() {
 }
 
 #[test]
+fn endless_async_code_hits_the_deadline() {
+    let limits = super::JsLimits {
+        deadline_ms: 100,
+        ..Default::default()
+    };
+    let mut rt = JsRuntime::with_limits(limits).expect("runtime");
+    let arena = Bump::new();
+    let scope = TestScope::new(&arena, "[{}]");
+    let error = rt
+        .run_code(&scope, "await null;\nwhile (true) {}", JsMode::AllItems)
+        .expect_err("must stop");
+    assert_eq!(error.kind, JsErrorKind::TimeLimit);
+    let never = rt
+        .run_code(
+            &scope,
+            "await new Promise(() => {});\nreturn [];",
+            JsMode::AllItems,
+        )
+        .expect_err("never settles");
+    assert_eq!(never.kind, JsErrorKind::Result);
+    assert_eq!(
+        run_all(&mut rt, "[{}]", "return [{ok: 1}];", JsMode::AllItems),
+        r#"[{"ok":1}]"#
+    );
+}
+
+#[test]
 fn syntax_errors_and_throws_are_clean_errors() {
     let mut rt = JsRuntime::new().expect("runtime");
     let arena = Bump::new();
