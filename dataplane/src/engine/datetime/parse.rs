@@ -11,6 +11,10 @@ pub(crate) fn offset_seconds(text: &str) -> Option<i32> {
     if text.is_empty() {
         return Some(0);
     }
+    // Byte positions below assume ASCII; anything else is not an offset anyway.
+    if !text.is_ascii() {
+        return None;
+    }
     let (sign, rest) = match text.as_bytes()[0] {
         b'+' => (1, &text[1..]),
         b'-' => (-1, &text[1..]),
@@ -75,6 +79,9 @@ fn parse_iso_opt(text: &str, zone: Zone, keep_offset: bool, separator: char) -> 
 }
 
 fn parse_date(s: &str) -> Option<NaiveDate> {
+    if !s.is_ascii() {
+        return None;
+    }
     let (y, m, d) = match s.len() {
         4 => (digits(s, 0, 4)?, 1, 1),
         7 if &s[4..5] == "-" => (digits(s, 0, 4)?, digits(s, 5, 2)?, 1),

@@ -153,3 +153,11 @@ fn js_date_strings() {
     );
     assert_eq!(js_date_string(f64::NAN), "Invalid Date");
 }
+
+#[test]
+fn non_ascii_input_is_invalid_not_a_panic() {
+    assert!(!utc("202é-01").valid);
+    assert!(!utc("2024-01-02T03:04+aé1").valid);
+    assert!(Zone::from_name("UTC+aé1").is_none());
+    assert!(!parse_format("2024-é", "yyyy-MM", Zone::Utc).valid);
+}

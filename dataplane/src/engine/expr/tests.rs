@@ -460,3 +460,92 @@ fn expression_cost() {
         );
     }
 }
+
+/// Evaluates every fast-path expression of the corpus against an item with a few fields
+/// and every node reference resolving: none may panic. Prints outcome counts.
+/// Run with `cargo test -p linkflow-dataplane corpus_expressions_evaluate -- --ignored --nocapture`.
+#[test]
+#[ignore = "reads the shared corpus; run on demand"]
+fn corpus_expressions_evaluate() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/n8n-workflows");
+    let mut files = Vec::new();
+    let mut pending = vec![dir];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if s.starts_with('=') => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let (mut ok, mut failed, mut total) = (0, 0, 0);
+    let mut codes: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let input = json!({"body": {"a": 1, "text": "Hello", "items": [1, 2]}, "id": "x", "date": "2024-01-02T03:04:05Z"});
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(workflow) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        let names: Vec<String> = workflow["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["name"].as_str().map(str::to_owned))
+            .collect();
+        let mut sources = Vec::new();
+        for node in workflow["nodes"].as_array().into_iter().flatten() {
+            walk(&node["parameters"], &mut sources);
+        }
+        for source in sources {
+            let Ok(compiled) = compile(&source) else {
+                continue;
+            };
+            if !compiled.fast {
+                continue;
+            }
+            total += 1;
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).unwrap();
+            let archived =
+                rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes).unwrap();
+            let arena = Bump::new();
+            let mut scope = MockScope::new(&arena);
+            let item = Item::new(Value::from_json(&arena, &input));
+            scope.input = arena.alloc_slice_copy(&[item]);
+            let items: &[Item<'_>] = arena.alloc_slice_copy(&[item]);
+            scope.nodes = names
+                .iter()
+                .map(|n| (&*arena.alloc_str(n), Some(items)))
+                .collect();
+            scope.env = Some(Vec::new());
+            match evaluate(archived, &scope) {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    failed += 1;
+                    let key = format!(
+                        "{} {}",
+                        e.code,
+                        e.message.chars().take(60).collect::<String>()
+                    );
+                    *codes.entry(key).or_default() += 1;
+                }
+            }
+        }
+    }
+    println!("fast expressions evaluated: {total}, ok: {ok}, node-failing errors: {failed}");
+    for (code, count) in codes {
+        println!("  {count:5} {code}");
+    }
+}
