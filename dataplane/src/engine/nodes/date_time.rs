@@ -6,6 +6,8 @@
 //! workflow zone, and dates written into items are ISO strings (`...000Z` in UTC), which is
 //! how n8n serialises the Luxon `DateTime` it stores.
 
+pub mod v1;
+
 use chrono::{Datelike, Timelike};
 
 use crate::engine::datetime::{
@@ -20,16 +22,15 @@ const CODE_OPTION: &str = "LF-NODE-DATETIME-002";
 
 /// Runs a Date & Time node.
 pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
-    if ctx.version() < 2.0 {
-        return Err(NodeError::new(
-            CODE_OPTION,
-            "Date & Time v1 (moment.js formats) is not supported; use v2",
-        ));
-    }
     let input = ctx.main_input();
     let mut out = ctx.items_with_capacity(input.len());
     for (i, item) in input.iter().enumerate() {
-        match item_result(ctx, i, item) {
+        let result = if ctx.version() < 2.0 {
+            v1_item(ctx, i, item)
+        } else {
+            item_result(ctx, i, item)
+        };
+        match result {
             Ok(json) => out.push(Item {
                 json,
                 binary: item.binary,
@@ -168,6 +169,43 @@ fn item_result<'a>(
         Value::EMPTY_OBJECT
     };
     Ok(ctx.with_member(base, name, value))
+}
+
+/// Date & Time v1 for one item: the item with `dataPropertyName` set.
+fn v1_item<'a>(
+    ctx: &mut NodeCtx<'a, '_>,
+    i: usize,
+    item: &Item<'a>,
+) -> Result<Value<'a>, NodeError> {
+    let action = ctx.param_str("action", i, "format")?;
+    let value = ctx.param("value", i)?;
+    let property = ctx.param_str("dataPropertyName", i, "data")?;
+    let from_format = ctx.param_str("options.fromFormat", i, "")?;
+    let zone_option = |ctx: &mut NodeCtx<'a, '_>, path: &str| -> Result<Zone, NodeError> {
+        let name = ctx.param_str(path, i, "")?;
+        Zone::from_name(name)
+            .ok_or_else(|| NodeError::new(CODE_OPTION, format!("Invalid timezone '{name}'")))
+    };
+    let from_zone = zone_option(ctx, "options.fromTimezone")?;
+    let date = v1::parse(value, from_format, from_zone)?;
+    let output = if action == "calculate" {
+        let sign = if ctx.param_str("operation", i, "add")? == "subtract" {
+            -1.0
+        } else {
+            1.0
+        };
+        let amount = ctx.param_f64("duration", i, 0.0)?;
+        let unit = ctx.param_str("timeUnit", i, "days")?;
+        v1::iso_utc(&v1::calculate(&date, amount, unit, sign)?).unwrap_or_default()
+    } else {
+        let to_zone = zone_option(ctx, "options.toTimezone")?;
+        let format = ctx.param_str("toFormat", i, "MM/DD/YYYY")?;
+        date.set_zone(to_zone).to_format(&v1::luxon_pattern(format))
+    };
+    let value = Value::String(ctx.alloc_str(&output));
+    Ok(super::split_out::write_field(
+        ctx.arena, item.json, property, value, true,
+    ))
 }
 
 fn iso<'a>(ctx: &NodeCtx<'a, '_>, date: &DateTime) -> Value<'a> {

@@ -1,5 +1,5 @@
 //! Sort v1: orders items by fields (strings compared lower-cased, then with JavaScript's
-//! `<`), randomly, or by custom code.
+//! `<`), randomly, or by a custom JavaScript comparator (run by the engine's JavaScript).
 //!
 //! n8n's comparator is not a total order for mixed types (`"a" < 1` and `1 < "a"` are both
 //! false), and Rust's slice sorts may panic on such comparators, so the sort here is a
@@ -11,7 +11,7 @@ use super::coerce::{string_of, to_number};
 use super::remove_duplicates::deep_equal;
 use super::split_out::read_field;
 use crate::engine::item::Item;
-use crate::engine::node::{NodeCtx, NodeError, NodeResult};
+use crate::engine::node::{JsMode, JsOutput, NodeCtx, NodeError, NodeResult};
 use crate::engine::value::Value;
 
 const CODE_UNSUPPORTED: &str = "LF-NODE-SORT-001";
@@ -50,10 +50,25 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             let seed = (ctx.now_ms as u64) ^ (u64::from(ctx.node_index) << 32) ^ 0x9E37_79B9;
             shuffle(&mut order, seed);
         }
+        "code" => {
+            // n8n compiles the code as `function (a, b) { code }` and sorts the items
+            // with it; the engine's JavaScript runs the same over `$input.all()`.
+            let code = ctx.param_str("code", 0, "")?;
+            let program = format!(
+                "const __compare = function (a, b) {{\n{code}\n}};\nreturn $input.all().slice().sort(__compare);"
+            );
+            return match ctx.host.run_js(&program, JsMode::AllItems, 0)? {
+                JsOutput::Items(items) => Ok(ctx.single_output(items)),
+                JsOutput::Value(_) => Err(NodeError::new(
+                    CODE_UNSUPPORTED,
+                    "Sort code did not produce items",
+                )),
+            };
+        }
         other => {
             return Err(NodeError::new(
                 CODE_UNSUPPORTED,
-                format!("Sort type '{other}' (custom JavaScript comparator) is not supported"),
+                format!("Sort type '{other}' is not supported"),
             ))
         }
     }

@@ -277,7 +277,8 @@ fn sort_orders_by_field_descending() {
 }
 
 #[test]
-fn sort_by_code_is_a_clear_error() {
+fn sort_by_code_goes_through_the_engine_javascript() {
+    // The unit-test host has no JavaScript; its refusal shows the code was handed over.
     let error = run_single(
         "sort",
         1.0,
@@ -285,7 +286,7 @@ fn sort_by_code_is_a_clear_error() {
         json!([{}]),
     )
     .unwrap_err();
-    assert!(error.contains("not supported"), "{error}");
+    assert_eq!(error, "no JavaScript in unit tests");
 }
 
 #[test]
@@ -495,4 +496,20 @@ fn execute_workflow_each_item_collects_sub_workflow_outputs() {
     )
     .unwrap();
     assert_eq!(out[0], vec![json!({"n": 1}), json!({"n": 2})]);
+}
+
+#[test]
+fn date_time_v1_formats_with_moment_tokens_into_the_property() {
+    let params = json!({"value": "={{ $json.when }}", "dataPropertyName": "out", "custom": true,
+        "toFormat": "YYYY/MM/DD [at] HH:mm", "options": {}});
+    let out = out0(run_single(
+        "dateTime",
+        1.0,
+        params,
+        json!([{"when": "2024-03-04T05:06:07Z"}]),
+    ));
+    assert_eq!(
+        out,
+        vec![json!({"when": "2024-03-04T05:06:07Z", "out": "2024/03/04 at 05:06"})]
+    );
 }

@@ -188,7 +188,7 @@ fn suffixed<'a>(arena: &'a Bump, json: Value<'a>, suffix: &str) -> Value<'a> {
     )
 }
 
-fn paired2<'a>(arena: &'a Bump, i: usize, j: usize) -> &'a [PairedItem] {
+fn paired2(arena: &Bump, i: usize, j: usize) -> &[PairedItem] {
     arena.alloc_slice_copy(&[
         PairedItem {
             item: i as u32,
@@ -201,7 +201,7 @@ fn paired2<'a>(arena: &'a Bump, i: usize, j: usize) -> &'a [PairedItem] {
     ])
 }
 
-fn paired1<'a>(arena: &'a Bump, i: usize, input: u32) -> &'a [PairedItem] {
+fn paired1(arena: &Bump, i: usize, input: u32) -> &[PairedItem] {
     arena.alloc_slice_copy(&[PairedItem {
         item: i as u32,
         input,
