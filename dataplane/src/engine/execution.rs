@@ -517,6 +517,9 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             // n8n: no input data -> the node does not run (`data: undefined` -> null).
             return Ok(NodeOutcome::NoData);
         }
+        // n8n slices the node's input for executeOnce *after* it computed the data that
+        // expressions see: `$input.all()` still lists every item (pinned by a golden case).
+        let expression_inputs = inputs;
         let inputs = if node.settings.execute_once {
             &*self.arena.alloc_slice_fill_iter(
                 inputs
@@ -531,7 +534,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             plan: self.plan,
             runs: &self.runs,
             node: run.entry.node,
-            inputs,
+            inputs: expression_inputs,
             sources: run.entry.sources,
             run_index: run.run_index,
             now_ms: self.now_ms,

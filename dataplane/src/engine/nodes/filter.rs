@@ -1,5 +1,5 @@
-//! Filter v1/v2: keeps the items whose conditions pass; with `options.allowFallthrough`
-//! the others go to a second "discarded" output.
+//! Filter v1/v2: keeps the items whose conditions pass; v2 (and v1 with
+//! `options.allowFallthrough`) puts the others on a second "discarded" output.
 
 use super::conditions::evaluate;
 use crate::engine::node::{NodeCtx, NodeResult};
@@ -17,7 +17,8 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             Err(error) => return Err(error.at_item(i)),
         }
     }
-    if ctx.param_bool("options.allowFallthrough", 0, false)? {
+    // Filter v2 always returns both lists (the trace records two outputs); v1 has one.
+    if ctx.version() >= 2.0 || ctx.param_bool("options.allowFallthrough", 0, false)? {
         Ok(ctx.outputs(&[kept.into_bump_slice(), discarded.into_bump_slice()]))
     } else {
         Ok(ctx.single_output(kept.into_bump_slice()))

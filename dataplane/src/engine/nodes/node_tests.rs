@@ -371,7 +371,14 @@ fn filter_keeps_matching_items_only() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!(outputs, vec![vec![json!({"tags": ["vip"]})]]);
+    // v2 always has the discarded list as a second output.
+    assert_eq!(
+        outputs,
+        vec![
+            vec![json!({"tags": ["vip"]})],
+            vec![json!({"tags": []}), json!({})]
+        ]
+    );
 }
 
 // ---- Switch ----
