@@ -149,7 +149,13 @@ pub fn global_members(global: Global) -> &'static [&'static str] {
 pub fn is_callable_global(global: Global) -> bool {
     !matches!(
         global,
-        Global::Math | Global::Json | Global::Object | Global::Array | Global::DateTime
+        // `$jmespath` has no Rust implementation here: the JavaScript fallback runs it.
+        Global::Math
+            | Global::Json
+            | Global::Object
+            | Global::Array
+            | Global::DateTime
+            | Global::Jmespath
     )
 }
 

@@ -230,6 +230,7 @@ fn unknown_methods_and_identifiers_go_to_javascript() {
     assert_eq!(path("={{ foo + 1 }}"), ExprPath::Js);
     assert_eq!(path("={{ function(){ return 1 }() }}"), ExprPath::Js);
     assert_eq!(path("={{ Math.random() }}"), ExprPath::Js);
+    assert_eq!(path("={{ $jmespath($json, 'a.b') }}"), ExprPath::Js);
 }
 
 #[test]
