@@ -1,4 +1,4 @@
-//! HTTP Request v1–v4.2: builds one request per input item (method, URL with query,
+//! HTTP Request v1–v4.2 (v1/v2 with the legacy parameters, v3–v4.2 with the newer ones): builds one request per input item (method, URL with query,
 //! headers, body as JSON, form-urlencoded or raw), hands it to the runtime as an effect,
 //! and maps each response (or failure) to items.
 //!
@@ -66,7 +66,7 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
     if next >= input.len() {
         return Ok(ctx.single_output(ctx.state.done));
     }
-    if ctx.version() >= 4.0 && ctx.param_raw("options.pagination").is_some() {
+    if ctx.version() >= 3.0 && ctx.param_raw("options.pagination").is_some() {
         return Err(NodeError::new(
             CODE_UNSUPPORTED,
             "HTTP Request pagination is not supported yet",

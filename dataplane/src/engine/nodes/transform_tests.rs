@@ -513,3 +513,28 @@ fn date_time_v1_formats_with_moment_tokens_into_the_property() {
         vec![json!({"when": "2024-03-04T05:06:07Z", "out": "2024/03/04 at 05:06"})]
     );
 }
+
+#[test]
+fn http_request_v1_reads_legacy_parameters_and_string_responses() {
+    let params = json!({"url": "https://api.test/x", "responseFormat": "string", "dataPropertyName": "page",
+        "queryParametersUi": {"parameter": [{"name": "q", "value": "é"}]}, "options": {}});
+    let nodes = vec![node("N", "httpRequest", 1.0, params)];
+    let script = Script::Http(200, "text/html", "<p>hi</p>");
+    let out = run_flow(nodes, json!({"Start": main_to("N")}), json!([{}]), script).unwrap();
+    assert_eq!(out[0], vec![json!({"page": "<p>hi</p>"})]);
+}
+
+#[test]
+fn http_request_with_credentials_is_a_clear_error() {
+    let params = json!({"method": "GET", "url": "https://api.test/x", "authentication": "genericCredentialType",
+        "options": {}});
+    let nodes = vec![node("N", "httpRequest", 3.0, params)];
+    let error = run_flow(
+        nodes,
+        json!({"Start": main_to("N")}),
+        json!([{}]),
+        Script::None,
+    )
+    .unwrap_err();
+    assert!(error.contains("needs credentials"), "{error}");
+}

@@ -8,6 +8,7 @@ use crate::engine::value::Value;
 
 const CODE_URL: &str = "LF-NODE-HTTP-002";
 const CODE_JSON: &str = "LF-NODE-HTTP-004";
+const CODE_AUTH: &str = "LF-NODE-HTTP-007";
 /// n8n's default request timeout (5 minutes).
 pub const TIMEOUT_MS_DEFAULT: u32 = 300_000;
 
@@ -44,7 +45,7 @@ pub struct RequestSpec<'a> {
 }
 
 impl<'a> RequestSpec<'a> {
-    /// Reads the parameters of item `i` (v4 names, or v1–v3 names).
+    /// Reads the parameters of item `i` (v3/v4 names, or v1/v2 names).
     pub fn read(ctx: &mut NodeCtx<'a, '_>, i: usize) -> Result<Self, NodeError> {
         let timeout = ctx.param_f64("options.timeout", i, f64::from(TIMEOUT_MS_DEFAULT))?;
         let timeout_ms = if timeout.is_finite() && timeout >= 1.0 {
@@ -52,7 +53,16 @@ impl<'a> RequestSpec<'a> {
         } else {
             TIMEOUT_MS_DEFAULT
         };
-        if ctx.version() >= 4.0 {
+        let authentication = ctx.param_str("authentication", i, "none")?;
+        if authentication != "none" {
+            // Sending without the configured credentials would be silently wrong.
+            return Err(NodeError::new(
+                CODE_AUTH,
+                format!("HTTP Request authentication '{authentication}' needs credentials, which are not supported yet"),
+            ));
+        }
+        // v3 and v4.x share n8n's newer parameter layout (`method`, `sendQuery` ...).
+        if ctx.version() >= 3.0 {
             let method = ctx.param_str("method", i, "GET")?.to_ascii_uppercase();
             let url = ctx.param_str("url", i, "")?;
             let query = if ctx.param_bool("sendQuery", i, false)? {
@@ -110,7 +120,7 @@ impl<'a> RequestSpec<'a> {
                 timeout_ms,
             });
         }
-        // v1–v3.
+        // v1 and v2.
         let method = ctx
             .param_str("requestMethod", i, "GET")?
             .to_ascii_uppercase();

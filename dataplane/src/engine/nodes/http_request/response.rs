@@ -25,7 +25,7 @@ pub struct ResponseOptions<'a> {
 impl<'a> ResponseOptions<'a> {
     /// Reads the options for item `i`.
     pub fn read(ctx: &mut NodeCtx<'a, '_>, i: usize) -> Result<Self, NodeError> {
-        if ctx.version() >= 4.0 {
+        if ctx.version() >= 3.0 {
             Ok(ResponseOptions {
                 format: ctx.param_str(
                     "options.response.response.responseFormat",
