@@ -138,7 +138,16 @@ pub fn group<'a>(
     groups
 }
 
-/// The output field name of an aggregation.
+/// JavaScript `a < b` for primitives: strings by UTF-16 units, otherwise as numbers.
+fn js_less(a: Value<'_>, b: Value<'_>) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.encode_utf16().lt(y.encode_utf16()),
+        _ => super::coerce::to_number(a) < super::coerce::to_number(b),
+    }
+}
+
+/// The output field name of an aggregation: `<prefix>_<field>`, with brackets and quotes
+/// removed and spaces and dots turned into `_` (n8n's clean-up of the keys).
 pub fn output_name(kind: &str, field: &str) -> String {
     let prefix = match kind {
         "append" => "appended",
@@ -147,6 +156,11 @@ pub fn output_name(kind: &str, field: &str) -> String {
         "countUnique" => "unique_count",
         other => other,
     };
+    let field: String = field
+        .chars()
+        .filter(|c| !matches!(c, '[' | ']' | '"'))
+        .map(|c| if matches!(c, ' ' | '.') { '_' } else { c })
+        .collect();
     format!("{prefix}_{field}")
 }
 
@@ -163,7 +177,7 @@ pub fn aggregate<'a>(
         })
     };
     // n8n ignores null, undefined and "" unless "include empty values" is set (append,
-    // concatenate, count, countUnique); the numeric aggregations read numbers only.
+    // concatenate, count, countUnique); sum and average read numbers only.
     let present = || {
         values
             .iter()
@@ -171,11 +185,10 @@ pub fn aggregate<'a>(
             .filter(|v| !matches!(v, Value::Undefined | Value::Null | Value::String("")))
     };
     let kept = || {
-        values
-            .iter()
-            .copied()
-            .filter(|v| !matches!(v, Value::Undefined))
-            .filter(|v| aggregation.include_empty || !matches!(v, Value::Null | Value::String("")))
+        values.iter().copied().filter(|v| {
+            aggregation.include_empty
+                || !matches!(v, Value::Undefined | Value::Null | Value::String(""))
+        })
     };
     Ok(match aggregation.kind {
         "sum" => Value::Number(numbers().sum()),
@@ -189,12 +202,13 @@ pub fn aggregate<'a>(
             }
             Value::Number(unique.len() as f64)
         }
-        "min" => numbers()
-            .reduce(f64::min)
-            .map_or(Value::Null, Value::Number),
-        "max" => numbers()
-            .reduce(f64::max)
-            .map_or(Value::Null, Value::Number),
+        // min and max compare any non-empty values with JavaScript's `<` / `>`.
+        "min" => present()
+            .reduce(|best, v| if js_less(v, best) { v } else { best })
+            .unwrap_or(Value::Null),
+        "max" => present()
+            .reduce(|best, v| if js_less(best, v) { v } else { best })
+            .unwrap_or(Value::Null),
         "average" => {
             let count = numbers().count();
             if count == 0 {
@@ -223,7 +237,9 @@ pub fn aggregate<'a>(
         "concatenate" => {
             let parts: Vec<String> = kept()
                 .map(|v| match v {
-                    Value::Object(_) | Value::Array(_) => json_string(v),
+                    // `typeof null === "object"`: n8n JSON-encodes it, as objects.
+                    Value::Object(_) | Value::Array(_) | Value::Null => json_string(v),
+                    Value::Undefined => "undefined".to_owned(),
                     other => string_of(other),
                 })
                 .collect();
@@ -344,6 +360,7 @@ mod tests {
         );
         assert_eq!(output_name("append", "name"), "appended_name");
         assert_eq!(output_name("concatenate", "name"), "concatenated_name");
+        assert_eq!(output_name("max", "a.b c[\"d\"]"), "max_a_b_cd");
     }
 
     #[test]
