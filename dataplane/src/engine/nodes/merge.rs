@@ -101,7 +101,20 @@ fn combine<'a>(ctx: &mut NodeCtx<'a, '_>, by: &str) -> NodeResult<'a> {
     let items = match by {
         "combineByPosition" => {
             let include_unpaired = ctx.param_bool("options.includeUnpaired", 0, false)?;
-            combine_by_position(ctx.arena, one, two, include_unpaired, options)
+            let count = if ctx.version() >= 3.0 {
+                input_count(ctx)?.max(2)
+            } else {
+                2
+            };
+            let inputs: Vec<&'a [Item<'a>]> = (0..count).map(|i| ctx.input(i)).collect();
+            // `preferInputN` names the winner; otherwise the last input wins.
+            let clash = ctx.param_str("options.clashHandling.values.resolveClash", 0, "")?;
+            let preferred = clash
+                .strip_prefix("preferInput")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| (1..=count).contains(n))
+                .map_or(count - 1, |n| n - 1);
+            combine_by_position(ctx.arena, &inputs, preferred, include_unpaired, options)
         }
         "combineAll" => combine_all(ctx.arena, one, two, options),
         "combineByFields" => {

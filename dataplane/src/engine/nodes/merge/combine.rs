@@ -117,7 +117,12 @@ pub fn merge_pair<'a>(
 ) -> Value<'a> {
     match options.clash {
         Clash::PreferInput2 => merge_objects(arena, a, b, options.deep),
-        Clash::PreferInput1 => merge_objects(arena, b, a, options.deep),
+        // n8n merges every input in order, then the preferred one again: keys keep
+        // input 1's order and input 1's values win.
+        Clash::PreferInput1 => {
+            let both = merge_objects(arena, a, b, options.deep);
+            merge_objects(arena, both, a, options.deep)
+        }
         Clash::AddSuffix => {
             let a = suffixed(arena, a, "_1");
             let b = suffixed(arena, b, "_2");
@@ -241,42 +246,61 @@ pub fn combine_all<'a>(
     out
 }
 
-/// Items merged by position; unpaired items are dropped or, with `include_unpaired`,
-/// emitted on their own.
+/// Items merged by position across any number of inputs (n8n v3 `numberInputs`);
+/// `preferred` is the input whose values win clashes (merged last, after every input in
+/// order). Unpaired positions are dropped or, with `include_unpaired`, merged from the
+/// inputs that have them.
 pub fn combine_by_position<'a>(
     arena: &'a Bump,
-    one: &[Item<'a>],
-    two: &[Item<'a>],
+    inputs: &[&[Item<'a>]],
+    preferred: usize,
     include_unpaired: bool,
     options: MergeOptions,
 ) -> Vec<Item<'a>> {
+    let lengths = inputs.iter().map(|input| input.len());
     let length = if include_unpaired {
-        one.len().max(two.len())
+        lengths.max().unwrap_or(0)
     } else {
-        one.len().min(two.len())
+        lengths.min().unwrap_or(0)
     };
-    (0..length)
-        .map(|i| match (one.get(i), two.get(i)) {
-            (Some(a), Some(b)) => Item {
-                json: merge_pair(arena, a.json, b.json, options),
-                binary: if matches!(b.binary, Value::Undefined) {
-                    a.binary
-                } else {
-                    b.binary
-                },
-                paired: paired2(arena, i, i),
-            },
-            (Some(a), None) => passed(arena, a, i, 0),
-            (None, Some(b)) => passed(arena, b, i, 1),
-            (None, None) => unreachable_pair(),
-        })
-        .collect()
-}
-
-/// Both indices are below `max(len)`, so one side always exists; an empty object keeps
-/// this total without a panic path.
-fn unreachable_pair<'a>() -> Item<'a> {
-    Item::new(Value::EMPTY_OBJECT)
+    let suffix = options.clash == Clash::AddSuffix;
+    let mut out = Vec::with_capacity(length);
+    for position in 0..length {
+        let mut json = Value::EMPTY_OBJECT;
+        let mut binary = Value::Undefined;
+        let mut paired = Vec::with_capacity(inputs.len());
+        let entries = inputs
+            .iter()
+            .enumerate()
+            .chain(inputs.get(preferred).map(|input| (preferred, input)));
+        for (index, input) in entries {
+            let Some(item) = input.get(position) else {
+                continue;
+            };
+            let entry = if suffix {
+                suffixed(arena, item.json, &format!("_{}", index + 1))
+            } else {
+                item.json
+            };
+            json = merge_objects(arena, json, entry, options.deep && !suffix);
+            if !matches!(item.binary, Value::Undefined) {
+                binary = item.binary;
+            }
+            let link = PairedItem {
+                item: position as u32,
+                input: index as u32,
+            };
+            if !paired.contains(&link) {
+                paired.push(link);
+            }
+        }
+        out.push(Item {
+            json,
+            binary,
+            paired: arena.alloc_slice_copy(&paired),
+        });
+    }
+    out
 }
 
 /// Items matched on fields, per the join mode.
@@ -511,13 +535,22 @@ mod tests {
             r#"[{"k":"a1","same":"A"},{"k":"a2","same":"A"},{"k":"a3"}]"#,
         );
         let two = items(&arena, r#"[{"v":"b1","same":"B"},{"v":"b2"}]"#);
-        let out = combine_by_position(&arena, &one, &two, false, MergeOptions::default());
+        let out = combine_by_position(&arena, &[&one, &two], 1, false, MergeOptions::default());
         assert_eq!(
             jsons(&out),
             r#"[{"k":"a1","same":"B","v":"b1"},{"k":"a2","same":"A","v":"b2"}]"#
         );
-        let out = combine_by_position(&arena, &one, &two, true, MergeOptions::default());
+        let out = combine_by_position(&arena, &[&one, &two], 1, true, MergeOptions::default());
         assert_eq!(out.len(), 3);
+        let three = items(&arena, r#"[{"same":"C","w":1}]"#);
+        let out = combine_by_position(
+            &arena,
+            &[&one, &two, &three],
+            0,
+            false,
+            MergeOptions::default(),
+        );
+        assert_eq!(jsons(&out), r#"[{"k":"a1","same":"A","v":"b1","w":1}]"#);
         let one = items(&arena, r#"[{"k":1,"a":true}]"#);
         let two = items(&arena, r#"[{"k":2},{"k":3,"b":true}]"#);
         let out = combine_all(&arena, &one, &two, MergeOptions::default());
@@ -555,7 +588,7 @@ mod tests {
         };
         assert_eq!(
             json_string(merge_pair(&arena, a, b, first)),
-            r#"{"n":{"y":1,"x":1},"s":"a"}"#
+            r#"{"n":{"x":1,"y":1},"s":"a"}"#
         );
         let suffix = MergeOptions {
             clash: Clash::AddSuffix,
