@@ -118,7 +118,17 @@ fn combine<'a>(ctx: &mut NodeCtx<'a, '_>, by: &str) -> NodeResult<'a> {
         }
         "combineAll" => combine_all(ctx.arena, one, two, options),
         "combineByFields" => {
-            let spec = field_match(ctx, options)?;
+            let mut spec = field_match(ctx, options)?;
+            // Without a clash option n8n prefers input 1 when enriching input 2.
+            if spec.join == JoinMode::EnrichInput2
+                && ctx
+                    .param_raw("options.clashHandling.values.resolveClash")
+                    .is_none()
+            {
+                spec.merge.clash = Clash::PreferInput1;
+            }
+            check_fields_present(one, &spec, true)?;
+            check_fields_present(two, &spec, false)?;
             combine_by_fields(ctx.arena, one, two, &spec)
         }
         other => {
@@ -173,6 +183,32 @@ fn field_match<'a>(
         first_match_only: ctx.param_str("options.multipleMatches", 0, "all")? == "first",
         merge,
     })
+}
+
+/// n8n fails when a field to match is in none of an input's items (inputs with no items
+/// are not checked).
+fn check_fields_present(
+    items: &[Item<'_>],
+    spec: &FieldMatch<'_>,
+    first: bool,
+) -> Result<(), NodeError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    for (field1, field2) in &spec.fields {
+        let field = if first { field1 } else { field2 };
+        let present = items
+            .iter()
+            .any(|item| !matches!(read_field(item.json, field, spec.dot), Value::Undefined));
+        if !present {
+            let label = if first { "Input 1" } else { "Input 2" };
+            return Err(NodeError::new(
+                CODE_FIELDS,
+                format!("Field '{field}' is not present in any of items in '{label}'"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// chooseBranch: one input's items, or a single empty item.

@@ -538,3 +538,13 @@ fn http_request_with_credentials_is_a_clear_error() {
     .unwrap_err();
     assert!(error.contains("needs credentials"), "{error}");
 }
+
+#[test]
+fn merge3_fields_missing_from_an_input_fail_like_n8n() {
+    let params = json!({"mode": "combine", "fieldsToMatchString": "sku", "options": {}});
+    let error = run_merge(3.0, params, json!([{"sku": 1}]), json!([{"id": 1}])).unwrap_err();
+    assert_eq!(
+        error,
+        "Field 'sku' is not present in any of items in 'Input 2'"
+    );
+}

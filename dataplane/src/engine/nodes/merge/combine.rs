@@ -353,7 +353,7 @@ pub fn combine_by_fields<'a>(
     for (i, found) in matches.iter().enumerate() {
         for &j in found {
             merged.push(Item {
-                json: merge_pair(arena, one[i].json, two[j].json, spec.merge),
+                json: merge_matched(arena, one[i].json, two[j].json, spec.merge),
                 binary: one[i].binary,
                 paired: paired2(arena, i, j),
             });
@@ -412,6 +412,20 @@ pub fn combine_by_fields<'a>(
             .collect(),
         JoinMode::EnrichInput1 => merged.into_iter().chain(unmatched_one()).collect(),
         JoinMode::EnrichInput2 => merged.into_iter().chain(unmatched_two()).collect(),
+    }
+}
+
+/// Merges a field match: unlike the other modes, n8n starts from the input 2 item when
+/// input 1 is preferred, so input 2's keys come first.
+fn merge_matched<'a>(
+    arena: &'a Bump,
+    a: Value<'a>,
+    b: Value<'a>,
+    options: MergeOptions,
+) -> Value<'a> {
+    match options.clash {
+        Clash::PreferInput1 => merge_objects(arena, b, a, options.deep),
+        _ => merge_pair(arena, a, b, options),
     }
 }
 

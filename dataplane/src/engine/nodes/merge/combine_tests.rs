@@ -190,3 +190,16 @@ fn clash_options_choose_the_winner_and_depth() {
         r#"{"n_1":{"x":1,"y":1},"s_1":"a","n_2":{"y":2},"s_2":"b"}"#
     );
 }
+
+#[test]
+fn field_matches_preferring_input1_start_from_input2() {
+    let arena = Bump::new();
+    let one = items(&arena, r#"[{"id":1,"v":"a"}]"#);
+    let two = items(&arena, r#"[{"w":2,"id":1,"v":"b"}]"#);
+    let mut s = spec(vec![("id", "id")], JoinMode::KeepMatches, OutputFrom::Both);
+    s.merge.clash = Clash::PreferInput1;
+    assert_eq!(
+        jsons(&combine_by_fields(&arena, &one, &two, &s)),
+        r#"[{"w":2,"id":1,"v":"a"}]"#
+    );
+}
