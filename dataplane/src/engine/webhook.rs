@@ -160,11 +160,15 @@ pub fn trigger_item<'a>(
     }));
     let params =
         arena.alloc_slice_fill_iter(path_params.iter().map(|&(k, v)| (k, Value::String(v))));
-    let url = arena.alloc_str(&format!(
-        "{}webhook/{}",
-        base_url,
-        webhook_path.trim_start_matches('/')
-    ));
+    // Concatenated in the arena: `format!` here cost ~700 instructions per execution.
+    let mut url = bumpalo::collections::String::with_capacity_in(
+        base_url.len() + 8 + webhook_path.len(),
+        arena,
+    );
+    url.push_str(base_url);
+    url.push_str("webhook/");
+    url.push_str(webhook_path.trim_start_matches('/'));
+    let url = url.into_bump_str();
     let members = arena.alloc_slice_copy(&[
         ("headers", Value::Object(headers)),
         ("params", Value::Object(params)),
