@@ -67,7 +67,9 @@ impl std::str::FromStr for Limit {
         if s == "unlimited" {
             return Ok(Limit(None));
         }
-        s.parse().map(|n| Limit(Some(n))).map_err(|_| format!("{s:?}: a number or \"unlimited\""))
+        s.parse()
+            .map(|n| Limit(Some(n)))
+            .map_err(|_| format!("{s:?}: a number or \"unlimited\""))
     }
 }
 
@@ -162,8 +164,10 @@ impl ServeConfig {
             .clone()
             .or_else(|| file.database_url.clone())
             .unwrap_or_else(|| crate::storage::SqlStore::sqlite_url(&data_dir));
-        let body_bytes_max =
-            args.body_bytes_max.or(file.body_bytes_max).unwrap_or(BODY_BYTES_MAX_DEFAULT);
+        let body_bytes_max = args
+            .body_bytes_max
+            .or(file.body_bytes_max)
+            .unwrap_or(BODY_BYTES_MAX_DEFAULT);
         let fl = file.rate_limits.clone().unwrap_or_default();
         let defaults = TierLimits::default();
         let pick = |flag: Option<Limit>, tier: &str, from_file: &Option<toml::Value>, default| {
@@ -173,14 +177,24 @@ impl ServeConfig {
             })
         };
         let rate_limits = TierLimits {
-            anonymous: pick(args.rate_limit_anonymous, "anonymous", &fl.anonymous, defaults.anonymous)?,
+            anonymous: pick(
+                args.rate_limit_anonymous,
+                "anonymous",
+                &fl.anonymous,
+                defaults.anonymous,
+            )?,
             authenticated: pick(
                 args.rate_limit_authenticated,
                 "authenticated",
                 &fl.authenticated,
                 defaults.authenticated,
             )?,
-            premium: pick(args.rate_limit_premium, "premium", &fl.premium, defaults.premium)?,
+            premium: pick(
+                args.rate_limit_premium,
+                "premium",
+                &fl.premium,
+                defaults.premium,
+            )?,
             enterprise: pick(
                 args.rate_limit_enterprise,
                 "enterprise",
@@ -188,7 +202,14 @@ impl ServeConfig {
                 defaults.enterprise,
             )?,
         };
-        Ok(ServeConfig { data_dir, api, webhook, database_url, body_bytes_max, rate_limits })
+        Ok(ServeConfig {
+            data_dir,
+            api,
+            webhook,
+            database_url,
+            body_bytes_max,
+            rate_limits,
+        })
     }
 }
 

@@ -69,7 +69,10 @@ struct Window {
 impl RateLimiter {
     /// A limiter enforcing `limits`.
     pub fn new(limits: TierLimits) -> RateLimiter {
-        RateLimiter { limits, windows: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            limits,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts one request of `key` in `tier` at `now_ms`. `Err(seconds)` when the budget
@@ -86,9 +89,15 @@ impl RateLimiter {
                 return Err(1);
             }
         }
-        let window = windows.entry(key.to_owned()).or_insert(Window { start_ms: now_ms, count: 0 });
+        let window = windows.entry(key.to_owned()).or_insert(Window {
+            start_ms: now_ms,
+            count: 0,
+        });
         if now_ms - window.start_ms >= WINDOW_MS {
-            *window = Window { start_ms: now_ms, count: 0 };
+            *window = Window {
+                start_ms: now_ms,
+                count: 0,
+            };
         }
         if window.count >= limit {
             let reset_ms = window.start_ms + WINDOW_MS - now_ms;
@@ -104,7 +113,10 @@ mod tests {
     use super::*;
 
     fn limiter(authenticated: u32) -> RateLimiter {
-        RateLimiter::new(TierLimits { authenticated: Some(authenticated), ..TierLimits::default() })
+        RateLimiter::new(TierLimits {
+            authenticated: Some(authenticated),
+            ..TierLimits::default()
+        })
     }
 
     #[test]

@@ -32,19 +32,45 @@ async fn raw_post(srv: &TestServer, path: &str, token: &str, body: Vec<u8>) -> (
 async fn reference_workflow_is_created_activated_and_reports_nodes_and_version() {
     let (srv, db) = server().await;
     let (token, _) = srv.owner().await;
-    let (status, wf) = srv.post("/api/v1/workflows", Some(&token), &webhook_bench()).await;
+    let (status, wf) = srv
+        .post("/api/v1/workflows", Some(&token), &webhook_bench())
+        .await;
     assert_eq!(status, 201, "{wf}");
-    assert_eq!((wf["name"].as_str(), wf["version"].as_i64()), (Some("webhook-bench"), Some(1)));
+    assert_eq!(
+        (wf["name"].as_str(), wf["version"].as_i64()),
+        (Some("webhook-bench"), Some(1))
+    );
     let id = wf["id"].as_str().unwrap();
-    let (status, act) = srv.post(&format!("/api/v1/workflows/{id}/activate"), Some(&token), &json!({})).await;
+    let (status, act) = srv
+        .post(
+            &format!("/api/v1/workflows/{id}/activate"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{act}");
     assert_eq!(act["version"], 1);
     let target = &act["targets"][0];
-    assert_eq!((target["target"].as_str(), target["status"].as_str()), (Some("embedded"), Some("installed")));
-    let nodes: Vec<&str> = target["nodes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(nodes.contains(&"Webhook") && nodes.contains(&"Respond True"), "{nodes:?}");
+    assert_eq!(
+        (target["target"].as_str(), target["status"].as_str()),
+        (Some("embedded"), Some("installed"))
+    );
+    let nodes: Vec<&str> = target["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        nodes.contains(&"Webhook") && nodes.contains(&"Respond True"),
+        "{nodes:?}"
+    );
     match &srv.commands.lock()[0] {
-        PlanCommand::Install { workflow_id, version, plan } => {
+        PlanCommand::Install {
+            workflow_id,
+            version,
+            plan,
+        } => {
             assert_eq!((workflow_id.as_str(), *version), (id, 1));
             assert_eq!(plan.plan_id, act["planId"].as_str().unwrap());
         }
@@ -52,10 +78,24 @@ async fn reference_workflow_is_created_activated_and_reports_nodes_and_version()
     }
     let listed = srv.get("/api/v1/workflows?active=true", &token).await.1;
     assert_eq!(listed["data"][0]["id"], id);
-    let (status, off) = srv.post(&format!("/api/v1/workflows/{id}/deactivate"), Some(&token), &json!({})).await;
+    let (status, off) = srv
+        .post(
+            &format!("/api/v1/workflows/{id}/deactivate"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
     assert_eq!((status, off["active"].as_bool()), (200, Some(false)));
-    let history = srv.get(&format!("/api/v1/workflows/{id}/activations"), &token).await.1;
-    let statuses: Vec<&str> = history["data"].as_array().unwrap().iter().filter_map(|a| a["status"].as_str()).collect();
+    let history = srv
+        .get(&format!("/api/v1/workflows/{id}/activations"), &token)
+        .await
+        .1;
+    let statuses: Vec<&str> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["status"].as_str())
+        .collect();
     assert_eq!(statuses, vec!["activated", "deactivated"]);
     srv.stop().await;
     db.cleanup().await;
@@ -70,18 +110,38 @@ async fn updates_are_versions_and_export_returns_what_was_saved() {
     let id = wf["id"].as_str().unwrap();
     let mut changed = original.clone();
     changed["name"] = json!("renamed");
-    let (status, updated) =
-        srv.call(Method::PUT, &format!("/api/v1/workflows/{id}"), Some(&token), Some(&changed)).await;
+    let (status, updated) = srv
+        .call(
+            Method::PUT,
+            &format!("/api/v1/workflows/{id}"),
+            Some(&token),
+            Some(&changed),
+        )
+        .await;
     assert_eq!((status, updated["version"].as_i64()), (200, Some(2)));
-    let exported = srv.get(&format!("/api/v1/workflows/{id}/export"), &token).await.1;
+    let exported = srv
+        .get(&format!("/api/v1/workflows/{id}/export"), &token)
+        .await
+        .1;
     assert_eq!(exported, changed);
-    let v1 = srv.get(&format!("/api/v1/workflows/{id}/versions/1"), &token).await.1;
+    let v1 = srv
+        .get(&format!("/api/v1/workflows/{id}/versions/1"), &token)
+        .await
+        .1;
     assert_eq!(v1["workflow"], original);
-    let versions = srv.get(&format!("/api/v1/workflows/{id}/versions?limit=1"), &token).await.1;
+    let versions = srv
+        .get(&format!("/api/v1/workflows/{id}/versions?limit=1"), &token)
+        .await
+        .1;
     assert_eq!(versions["data"].as_array().unwrap().len(), 1);
     assert!(versions["nextCursor"].is_string());
-    let (status, body) = srv.get(&format!("/api/v1/workflows/{id}/versions/9"), &token).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, body) = srv
+        .get(&format!("/api/v1/workflows/{id}/versions/9"), &token)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
     srv.stop().await;
     db.cleanup().await;
 }
@@ -91,17 +151,43 @@ async fn list_filters_by_name_tag_and_pages() {
     let (srv, db) = server().await;
     let (token, _) = srv.owner().await;
     for (name, tag) in [("alpha", "prod"), ("beta", "dev"), ("alphabet", "prod")] {
-        assert_eq!(srv.post("/api/v1/workflows", Some(&token), &small_workflow(name, &[tag])).await.0, 201);
+        assert_eq!(
+            srv.post(
+                "/api/v1/workflows",
+                Some(&token),
+                &small_workflow(name, &[tag])
+            )
+            .await
+            .0,
+            201
+        );
     }
     let names = |v: &Value| -> Vec<String> {
-        v["data"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap().to_owned()).collect()
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(names(&srv.get("/api/v1/workflows?name=ALPHA", &token).await.1), vec!["alpha", "alphabet"]);
-    assert_eq!(names(&srv.get("/api/v1/workflows?tag=dev", &token).await.1), vec!["beta"]);
+    assert_eq!(
+        names(&srv.get("/api/v1/workflows?name=ALPHA", &token).await.1),
+        vec!["alpha", "alphabet"]
+    );
+    assert_eq!(
+        names(&srv.get("/api/v1/workflows?tag=dev", &token).await.1),
+        vec!["beta"]
+    );
     let first = srv.get("/api/v1/workflows?limit=2", &token).await.1;
     assert_eq!(names(&first).len(), 2);
     let cursor = first["nextCursor"].as_str().unwrap();
-    let second = srv.get(&format!("/api/v1/workflows?limit=2&cursor={cursor}"), &token).await.1;
+    let second = srv
+        .get(
+            &format!("/api/v1/workflows?limit=2&cursor={cursor}"),
+            &token,
+        )
+        .await
+        .1;
     assert_eq!(names(&second), vec!["alphabet"]);
     assert!(second["nextCursor"].is_null());
     srv.stop().await;
@@ -113,12 +199,25 @@ async fn bulk_import_is_all_or_nothing() {
     let (srv, db) = server().await;
     let (token, _) = srv.owner().await;
     let bad = json!({"workflows": [small_workflow("ok", &[]), {"name": "broken"}]});
-    let (status, body) = srv.post("/api/v1/workflows/import", Some(&token), &bad).await;
-    assert_eq!((status, body["error"]["details"]["index"].as_i64()), (400, Some(1)));
-    assert!(srv.get("/api/v1/workflows", &token).await.1["data"].as_array().unwrap().is_empty());
+    let (status, body) = srv
+        .post("/api/v1/workflows/import", Some(&token), &bad)
+        .await;
+    assert_eq!(
+        (status, body["error"]["details"]["index"].as_i64()),
+        (400, Some(1))
+    );
+    assert!(srv.get("/api/v1/workflows", &token).await.1["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let good = json!({"workflows": [small_workflow("a", &[]), small_workflow("b", &[])]});
-    let (status, body) = srv.post("/api/v1/workflows/import", Some(&token), &good).await;
-    assert_eq!((status, body["data"].as_array().map(Vec::len)), (201, Some(2)));
+    let (status, body) = srv
+        .post("/api/v1/workflows/import", Some(&token), &good)
+        .await;
+    assert_eq!(
+        (status, body["data"].as_array().map(Vec::len)),
+        (201, Some(2))
+    );
     srv.stop().await;
     db.cleanup().await;
 }
@@ -133,10 +232,18 @@ async fn credential_secrets_are_never_returned_or_stored_in_clear() {
     assert_eq!(status, 201);
     assert_eq!(created["fields"], json!(["name", "value"]));
     let id = created["id"].as_str().unwrap();
-    let got = srv.get(&format!("/api/v1/credentials/{id}"), &token).await.1;
+    let got = srv
+        .get(&format!("/api/v1/credentials/{id}"), &token)
+        .await
+        .1;
     let listed = srv.get("/api/v1/credentials", &token).await.1;
     let audit = srv.get("/api/v1/audit", &token).await.1;
-    for text in [created.to_string(), got.to_string(), listed.to_string(), audit.to_string()] {
+    for text in [
+        created.to_string(),
+        got.to_string(),
+        listed.to_string(),
+        audit.to_string(),
+    ] {
         assert!(!text.contains(secret));
     }
     use linkflow_controlplane::storage::RecordStore;
@@ -145,7 +252,10 @@ async fn credential_secrets_are_never_returned_or_stored_in_clear() {
     let opened = srv.state.key.open(id, &row.ciphertext).unwrap();
     assert!(String::from_utf8(opened).unwrap().contains(secret));
     let path = format!("/api/v1/credentials/{id}");
-    assert_eq!(srv.call(Method::DELETE, &path, Some(&token), None).await.0, 204);
+    assert_eq!(
+        srv.call(Method::DELETE, &path, Some(&token), None).await.0,
+        204
+    );
     assert_eq!(srv.get(&path, &token).await.0, 404);
     srv.stop().await;
     db.cleanup().await;
@@ -156,25 +266,63 @@ async fn bad_input_gets_4xx_with_codes_and_writes_nothing() {
     let (srv, db) = server().await;
     let (token, _) = srv.owner().await;
     let (status, body) = raw_post(&srv, "/api/v1/workflows", &token, b"{\"name\": ".to_vec()).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_JSON")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("INVALID_JSON"))
+    );
     let unknown = json!({"name": "u", "nodes": [{"name": "Mystery", "type": "acme.mystery"}]});
     let (status, body) = srv.post("/api/v1/workflows", Some(&token), &unknown).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("WORKFLOW_INVALID")));
-    assert_eq!(body["error"]["details"]["unknownNodeTypes"][0]["node"], "Mystery");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("WORKFLOW_INVALID"))
+    );
+    assert_eq!(
+        body["error"]["details"]["unknownNodeTypes"][0]["node"],
+        "Mystery"
+    );
     let huge = vec![b' '; TEST_BODY_BYTES_MAX + 1];
     let (status, body) = raw_post(&srv, "/api/v1/workflows", &token, huge).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")));
-    for query in ["limit=0", "limit=201", "limit=abc", "cursor=%%%", "active=maybe"] {
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+    for query in [
+        "limit=0",
+        "limit=201",
+        "limit=abc",
+        "cursor=%%%",
+        "active=maybe",
+    ] {
         let (status, body) = srv.get(&format!("/api/v1/workflows?{query}"), &token).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")), "{query}");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{query}"
+        );
     }
-    let (status, body) = srv.post("/api/v1/credentials", Some(&token), &json!({"name": "x"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("VALIDATION_ERROR")));
-    let (status, body) = srv.call(Method::PATCH, "/api/v1/workflows", Some(&token), None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (405, Some("METHOD_NOT_ALLOWED")));
+    let (status, body) = srv
+        .post("/api/v1/credentials", Some(&token), &json!({"name": "x"}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
+    let (status, body) = srv
+        .call(Method::PATCH, "/api/v1/workflows", Some(&token), None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
     let (status, body) = srv.get("/api/v1/workflows/does-not-exist", &token).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
-    assert!(srv.get("/api/v1/workflows", &token).await.1["data"].as_array().unwrap().is_empty());
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
+    assert!(srv.get("/api/v1/workflows", &token).await.1["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     srv.stop().await;
     db.cleanup().await;
 }
@@ -182,14 +330,43 @@ async fn bad_input_gets_4xx_with_codes_and_writes_nothing() {
 #[tokio::test]
 async fn openapi_document_lists_the_api_and_metrics_count_requests() {
     let (srv, db) = server().await;
-    let doc: Value = srv.client.get(srv.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = srv
+        .client
+        .get(srv.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/api/v1/workflows", "/api/v1/workflows/{id}/activate", "/api/v1/auth/login", "/api/v1/executions"] {
+    for path in [
+        "/api/v1/workflows",
+        "/api/v1/workflows/{id}/activate",
+        "/api/v1/auth/login",
+        "/api/v1/executions",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
-    let metrics = srv.client.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("http_requests_total{service=\"controlplane\",status=\"2xx\"} 1"), "{metrics}");
-    let nodes = srv.client.get(srv.url("/health/ready")).send().await.unwrap();
+    let metrics = srv
+        .client
+        .get(srv.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("http_requests_total{service=\"controlplane\",status=\"2xx\"} 1"),
+        "{metrics}"
+    );
+    let nodes = srv
+        .client
+        .get(srv.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(nodes.status().as_u16(), 200);
     srv.stop().await;
     db.cleanup().await;

@@ -11,34 +11,78 @@ use serde_json::{json, Value};
 async fn webhook_round_trip(db: &TestDb) {
     let srv = TestServer::start_embedded(Arc::new(db.store.clone())).await;
     let (token, _) = srv.owner().await;
-    let (status, wf) = srv.post("/api/v1/workflows", Some(&token), &webhook_bench()).await;
+    let (status, wf) = srv
+        .post("/api/v1/workflows", Some(&token), &webhook_bench())
+        .await;
     assert_eq!(status, 201, "{wf}");
     let id = wf["id"].as_str().unwrap().to_owned();
     let hook = format!("{}/webhook/bench", srv.webhook.as_deref().unwrap());
 
     // Not active yet: the data plane does not answer the path.
-    let before = srv.client.post(&hook).json(&json!({"a": 1})).send().await.unwrap();
+    let before = srv
+        .client
+        .post(&hook)
+        .json(&json!({"a": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(before.status().as_u16(), 404);
 
-    let (status, act) = srv.post(&format!("/api/v1/workflows/{id}/activate"), Some(&token), &json!({})).await;
+    let (status, act) = srv
+        .post(
+            &format!("/api/v1/workflows/{id}/activate"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{act}");
 
-    let res = srv.client.post(&hook).json(&json!({"a": 20, "name": "x"})).send().await.unwrap();
+    let res = srv
+        .client
+        .post(&hook)
+        .json(&json!({"a": 20, "name": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body, json!({"a": 20, "name": "x", "b": 21}));
 
-    let (status, list) = srv.get(&format!("/api/v1/executions?workflowId={id}"), &token).await;
+    let (status, list) = srv
+        .get(&format!("/api/v1/executions?workflowId={id}"), &token)
+        .await;
     assert_eq!(status, 200);
     let executions = list["data"].as_array().unwrap();
     assert_eq!(executions.len(), 1, "{list}");
-    assert_eq!((executions[0]["status"].as_str(), executions[0]["workflowVersion"].as_i64()), (Some("success"), Some(1)));
+    assert_eq!(
+        (
+            executions[0]["status"].as_str(),
+            executions[0]["workflowVersion"].as_i64()
+        ),
+        (Some("success"), Some(1))
+    );
     let exec_id = executions[0]["id"].as_str().unwrap();
-    assert_eq!(srv.get(&format!("/api/v1/executions/{exec_id}"), &token).await.0, 200);
+    assert_eq!(
+        srv.get(&format!("/api/v1/executions/{exec_id}"), &token)
+            .await
+            .0,
+        200
+    );
 
     // Deactivated: the path is gone again.
-    srv.post(&format!("/api/v1/workflows/{id}/deactivate"), Some(&token), &json!({})).await;
-    let after = srv.client.post(&hook).json(&json!({"a": 1})).send().await.unwrap();
+    srv.post(
+        &format!("/api/v1/workflows/{id}/deactivate"),
+        Some(&token),
+        &json!({}),
+    )
+    .await;
+    let after = srv
+        .client
+        .post(&hook)
+        .json(&json!({"a": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status().as_u16(), 404);
     srv.stop().await;
 }
@@ -52,7 +96,9 @@ async fn webhook_answers_after_activation_and_execution_is_listed_sqlite() {
 
 #[tokio::test]
 async fn webhook_answers_after_activation_and_execution_is_listed_postgres() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     webhook_round_trip(&db).await;
     db.cleanup().await;
 }

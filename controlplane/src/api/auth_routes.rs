@@ -92,7 +92,10 @@ fn user_json(user: &User) -> Value {
 fn check_credentials(c: &Credentials) -> ApiResult<()> {
     let email = c.email.trim();
     if email.len() > EMAIL_BYTES_MAX || !email.contains('@') || email.starts_with('@') {
-        return Err(ApiError::validation("email", "email must look like name@domain"));
+        return Err(ApiError::validation(
+            "email",
+            "email must look like name@domain",
+        ));
     }
     if c.password.chars().count() < PASSWORD_CHARS_MIN || c.password.len() > PASSWORD_BYTES_MAX {
         return Err(ApiError::validation(
@@ -124,7 +127,10 @@ async fn new_user(email: &str, password: String, role: Role, tier: &str) -> ApiR
 
 async fn issue_pair(state: &AppState, user: &User, family: Option<String>) -> ApiResult<TokenPair> {
     let now = now_ms();
-    let access_token = state.signer.issue(user, now / 1000).map_err(ApiError::internal)?;
+    let access_token = state
+        .signer
+        .issue(user, now / 1000)
+        .map_err(ApiError::internal)?;
     let refresh_token = random_secret().map_err(ApiError::internal)?;
     if let Some(family_id) = family {
         state
@@ -138,7 +144,12 @@ async fn issue_pair(state: &AppState, user: &User, family: Option<String>) -> Ap
             })
             .await?;
     }
-    Ok(TokenPair { access_token, refresh_token, token_type: "Bearer", expires_in: ACCESS_TTL_S })
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TTL_S,
+    })
 }
 
 /// First-run owner setup; refused once an owner exists.
@@ -175,7 +186,9 @@ pub async fn login(
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    let phc = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let phc = user
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     let password = body.password;
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
         .await
@@ -238,9 +251,15 @@ pub async fn create_api_key(
     ApiJson(body): ApiJson<ApiKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     if body.name.trim().is_empty() || body.name.len() > KEY_NAME_BYTES_MAX {
-        return Err(ApiError::validation("name", "name must have 1 to 128 bytes"));
+        return Err(ApiError::validation(
+            "name",
+            "name must have 1 to 128 bytes",
+        ));
     }
-    let key = format!("{API_KEY_PREFIX}{}", random_secret().map_err(ApiError::internal)?);
+    let key = format!(
+        "{API_KEY_PREFIX}{}",
+        random_secret().map_err(ApiError::internal)?
+    );
     let stored = state
         .store
         .insert_api_key(
@@ -280,7 +299,11 @@ pub async fn delete_api_key(
     Extension(id): Extension<Identity>,
     Path(key_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    match state.store.delete_api_key(&id.user.id, &key_id, &id.actor()).await {
+    match state
+        .store
+        .delete_api_key(&id.user.id, &key_id, &id.actor())
+        .await
+    {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::not_found("API key")),
         Err(e) => Err(e.into()),
@@ -298,19 +321,31 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     id.require_manager()?;
     if body.role == Role::Owner {
-        return Err(ApiError::validation("role", "there is one owner; use admin or member"));
+        return Err(ApiError::validation(
+            "role",
+            "there is one owner; use admin or member",
+        ));
     }
     let tier = body.tier.as_deref().unwrap_or(TIER_DEFAULT);
     if !["authenticated", "premium", "enterprise"].contains(&tier) {
-        return Err(ApiError::validation("tier", "tier is authenticated, premium or enterprise"));
+        return Err(ApiError::validation(
+            "tier",
+            "tier is authenticated, premium or enterprise",
+        ));
     }
     if tier != TIER_DEFAULT && !id.is_owner() {
         return Err(ApiError::forbidden("only the owner assigns paid tiers"));
     }
-    let creds = Credentials { email: body.email, password: body.password };
+    let creds = Credentials {
+        email: body.email,
+        password: body.password,
+    };
     check_credentials(&creds)?;
     let user = new_user(&creds.email, creds.password, body.role, tier).await?;
-    let created = state.store.create_user(&user, &Actor::user(&id.user.id)).await?;
+    let created = state
+        .store
+        .create_user(&user, &Actor::user(&id.user.id))
+        .await?;
     Ok((StatusCode::CREATED, Json(user_json(&created))))
 }
 
@@ -325,6 +360,12 @@ pub async fn list_users(
 ) -> ApiResult<Json<Value>> {
     id.require_manager()?;
     let (cursor, limit) = page.parse()?;
-    let users = state.store.list_users(&cursor, limit).await?.map(|u| user_json(&u));
-    Ok(Json(serde_json::to_value(users).map_err(ApiError::internal)?))
+    let users = state
+        .store
+        .list_users(&cursor, limit)
+        .await?
+        .map(|u| user_json(&u));
+    Ok(Json(
+        serde_json::to_value(users).map_err(ApiError::internal)?,
+    ))
 }

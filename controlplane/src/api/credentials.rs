@@ -32,7 +32,10 @@ pub struct CredentialRequest {
 fn check(req: &CredentialRequest) -> ApiResult<()> {
     for (field, value) in [("name", &req.name), ("type", &req.kind)] {
         if value.trim().is_empty() || value.len() > LABEL_BYTES_MAX {
-            return Err(ApiError::validation(field, format!("{field} must have 1 to 256 bytes")));
+            return Err(ApiError::validation(
+                field,
+                format!("{field} must have 1 to 256 bytes"),
+            ));
         }
     }
     Ok(())
@@ -92,15 +95,24 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
     let (cursor, limit) = page.parse()?;
-    let page = state.store.list_credentials(&cursor, limit).await?.map(|c| public_json(&c));
-    Ok(Json(serde_json::to_value(page).map_err(ApiError::internal)?))
+    let page = state
+        .store
+        .list_credentials(&cursor, limit)
+        .await?
+        .map(|c| public_json(&c));
+    Ok(Json(
+        serde_json::to_value(page).map_err(ApiError::internal)?,
+    ))
 }
 
 /// One credential's metadata.
 #[utoipa::path(get, path = "/api/v1/credentials/{id}", tag = "credentials",
     params(("id" = String, Path, description = "credential id")),
     responses((status = 200), (status = 401), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn get_one(State(state): State<AppState>, Path(cred_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(cred_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let row = state.store.credential(&cred_id).await.map_err(not_found)?;
     Ok(Json(public_json(&row)))
 }
@@ -125,7 +137,11 @@ pub async fn update(
     row.ciphertext = ciphertext;
     row.fields = fields;
     row.updated_at = now_ms();
-    state.store.update_credential(&row, &id.actor()).await.map_err(not_found)?;
+    state
+        .store
+        .update_credential(&row, &id.actor())
+        .await
+        .map_err(not_found)?;
     Ok(Json(public_json(&row)))
 }
 
@@ -141,6 +157,10 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     let row = state.store.credential(&cred_id).await.map_err(not_found)?;
     id.require_change(&row.owner_id)?;
-    state.store.delete_credential(&cred_id, &id.actor()).await.map_err(not_found)?;
+    state
+        .store
+        .delete_credential(&cred_id, &id.actor())
+        .await
+        .map_err(not_found)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -51,8 +51,9 @@ pub struct ApiError {
     pub code: &'static str,
     /// One line for people.
     pub message: String,
-    /// Structured facts (field names, limits, node names).
-    pub details: Value,
+    /// Structured facts (field names, limits, node names). Boxed to keep `Result<_, ApiError>`
+    /// small on the happy path.
+    pub details: Box<Value>,
     /// Seconds for a `Retry-After` header (429, 503).
     pub retry_after_s: Option<u64>,
 }
@@ -63,12 +64,18 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// An error with empty details.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), details: json!({}), retry_after_s: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Box::new(json!({})),
+            retry_after_s: None,
+        }
     }
 
     /// Adds details.
     pub fn with_details(mut self, details: Value) -> ApiError {
-        self.details = details;
+        self.details = Box::new(details);
         self
     }
 
@@ -90,13 +97,21 @@ impl ApiError {
 
     /// 404 NOT_FOUND for `what`.
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, format!("{what} not found"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::NOT_FOUND,
+            format!("{what} not found"),
+        )
     }
 
     /// 500 INTERNAL_ERROR; the cause is logged, not returned.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "internal error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            "internal error",
+        )
     }
 }
 
@@ -132,7 +147,9 @@ impl IntoResponse for ApiError {
         });
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after_s {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -19,7 +19,11 @@ pub const PAGE_LIMIT_MAX: u32 = 200;
 
 fn too_large(status: StatusCode) -> Option<ApiError> {
     (status == StatusCode::PAYLOAD_TOO_LARGE).then(|| {
-        ApiError::new(status, code::PAYLOAD_TOO_LARGE, "request body exceeds the size limit")
+        ApiError::new(
+            status,
+            code::PAYLOAD_TOO_LARGE,
+            "request body exceeds the size limit",
+        )
     })
 }
 
@@ -55,8 +59,12 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             code::INVALID_JSON,
             "expected Content-Type: application/json",
         ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_JSON, "request body is not valid JSON")
-            .with_details(json!({ "reason": text })),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_JSON,
+            "request body is not valid JSON",
+        )
+        .with_details(json!({ "reason": text })),
     }
 }
 
@@ -67,11 +75,18 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Bytes::from_request(req, state).await.map(ApiBytes).map_err(|r: BytesRejection| {
-            too_large(r.status()).unwrap_or_else(|| {
-                ApiError::new(r.status(), code::VALIDATION_ERROR, "request body unreadable")
+        Bytes::from_request(req, state)
+            .await
+            .map(ApiBytes)
+            .map_err(|r: BytesRejection| {
+                too_large(r.status()).unwrap_or_else(|| {
+                    ApiError::new(
+                        r.status(),
+                        code::VALIDATION_ERROR,
+                        "request body unreadable",
+                    )
+                })
             })
-        })
     }
 }
 
@@ -86,8 +101,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|q| ApiQuery(q.0))
             .map_err(|r: QueryRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, code::VALIDATION_ERROR, "invalid query")
-                    .with_details(json!({ "reason": r.body_text() }))
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    code::VALIDATION_ERROR,
+                    "invalid query",
+                )
+                .with_details(json!({ "reason": r.body_text() }))
             })
     }
 }
@@ -131,7 +150,10 @@ mod tests {
     use super::*;
 
     fn params(limit: Option<&str>, cursor: Option<&str>) -> PageParams {
-        PageParams { limit: limit.map(Into::into), cursor: cursor.map(Into::into) }
+        PageParams {
+            limit: limit.map(Into::into),
+            cursor: cursor.map(Into::into),
+        }
     }
 
     #[test]
@@ -146,6 +168,9 @@ mod tests {
 
     #[test]
     fn forged_cursor_is_a_validation_error() {
-        assert_eq!(params(None, Some("???")).parse().unwrap_err().code, code::VALIDATION_ERROR);
+        assert_eq!(
+            params(None, Some("???")).parse().unwrap_err().code,
+            code::VALIDATION_ERROR
+        );
     }
 }

@@ -64,25 +64,50 @@ pub fn router(state: AppState, body_bytes_max: usize) -> Router {
 
     let protected = Router::new()
         .route("/api/v1/auth/me", get(auth_routes::me))
-        .route("/api/v1/api-keys", post(auth_routes::create_api_key).get(auth_routes::list_api_keys))
+        .route(
+            "/api/v1/api-keys",
+            post(auth_routes::create_api_key).get(auth_routes::list_api_keys),
+        )
         .route("/api/v1/api-keys/{id}", delete(auth_routes::delete_api_key))
-        .route("/api/v1/users", post(auth_routes::create_user).get(auth_routes::list_users))
-        .route("/api/v1/workflows", post(workflows::create).get(workflows::list))
+        .route(
+            "/api/v1/users",
+            post(auth_routes::create_user).get(auth_routes::list_users),
+        )
+        .route(
+            "/api/v1/workflows",
+            post(workflows::create).get(workflows::list),
+        )
         .route("/api/v1/workflows/import", post(workflows::import))
         .route(
             "/api/v1/workflows/{id}",
-            get(workflows::get_one).put(workflows::update).delete(workflows::remove),
+            get(workflows::get_one)
+                .put(workflows::update)
+                .delete(workflows::remove),
         )
         .route("/api/v1/workflows/{id}/versions", get(workflows::versions))
-        .route("/api/v1/workflows/{id}/versions/{version}", get(workflows::version))
+        .route(
+            "/api/v1/workflows/{id}/versions/{version}",
+            get(workflows::version),
+        )
         .route("/api/v1/workflows/{id}/export", get(workflows::export))
         .route("/api/v1/workflows/{id}/activate", post(workflows::activate))
-        .route("/api/v1/workflows/{id}/deactivate", post(workflows::deactivate))
-        .route("/api/v1/workflows/{id}/activations", get(workflows::activations))
-        .route("/api/v1/credentials", post(credentials::create).get(credentials::list))
+        .route(
+            "/api/v1/workflows/{id}/deactivate",
+            post(workflows::deactivate),
+        )
+        .route(
+            "/api/v1/workflows/{id}/activations",
+            get(workflows::activations),
+        )
+        .route(
+            "/api/v1/credentials",
+            post(credentials::create).get(credentials::list),
+        )
         .route(
             "/api/v1/credentials/{id}",
-            get(credentials::get_one).put(credentials::update).delete(credentials::remove),
+            get(credentials::get_one)
+                .put(credentials::update)
+                .delete(credentials::remove),
         )
         .route("/api/v1/nodes", get(records::nodes))
         .route("/api/v1/executions", get(records::executions))
@@ -130,7 +155,10 @@ fn rate_limited(retry_after_s: u64) -> Response {
 
 /// Anonymous routes are budgeted per client address.
 async fn limit_anonymous(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let addr = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let key = format!("ip:{}", addr.map(|a| a.to_string()).unwrap_or_default());
     match state.limiter.check(&key, "anonymous", now_ms()) {
         Ok(()) => next.run(req).await,

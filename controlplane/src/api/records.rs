@@ -33,22 +33,34 @@ pub async fn executions(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ExecutionQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (cursor, limit) = PageParams { limit: q.limit, cursor: q.cursor }.parse()?;
+    let (cursor, limit) = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .parse()?;
     if let Some(status) = &q.status {
         if !["running", "success", "error", "waiting", "canceled"].contains(&status.as_str()) {
             return Err(ApiError::validation("status", "unknown execution status"));
         }
     }
-    let filter = ExecutionFilter { workflow_id: q.workflow_id, status: q.status };
+    let filter = ExecutionFilter {
+        workflow_id: q.workflow_id,
+        status: q.status,
+    };
     let page = state.store.list_executions(&filter, &cursor, limit).await?;
-    Ok(Json(serde_json::to_value(page).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(page).map_err(ApiError::internal)?,
+    ))
 }
 
 /// One execution, with its data when the workflow keeps it.
 #[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions",
     params(("id" = String, Path, description = "execution id")),
     responses((status = 200), (status = 401), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn execution(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     match state.store.execution(&id).await {
         Ok(e) => Ok(Json(serde_json::to_value(e).map_err(ApiError::internal)?)),
         Err(StoreError::NotFound) => Err(ApiError::not_found("execution")),
@@ -68,7 +80,9 @@ pub async fn audit(
     id.require_manager()?;
     let (cursor, limit) = page.parse()?;
     let page = state.store.list_audit(&cursor, limit).await?;
-    Ok(Json(serde_json::to_value(page).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(page).map_err(ApiError::internal)?,
+    ))
 }
 
 /// Node types and versions the engine supports.
@@ -90,11 +104,19 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     let database = state.store.ping().await.is_ok();
     let dataplanes = state.deployer.connected();
     if database && dataplanes > 0 {
-        return Ok(Json(json!({ "status": "ready", "database": "ok", "dataplanes": dataplanes })));
+        return Ok(Json(
+            json!({ "status": "ready", "database": "ok", "dataplanes": dataplanes }),
+        ));
     }
-    let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE, "not ready")
-        .with_details(json!({ "database": if database { "ok" } else { "unreachable" },
-                              "dataplanes": dataplanes }));
+    let mut err = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        code::UNAVAILABLE,
+        "not ready",
+    )
+    .with_details(
+        json!({ "database": if database { "ok" } else { "unreachable" },
+                              "dataplanes": dataplanes }),
+    );
     err.retry_after_s = Some(1);
     Err(err)
 }

@@ -31,8 +31,12 @@ pub struct WorkflowDoc {
 /// Parses and checks a workflow document; `known` is the engine's node catalogue.
 pub fn parse(bytes: &[u8], known: &[NodeType]) -> Result<WorkflowDoc, ApiError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, code::INVALID_JSON, "workflow is not valid JSON")
-            .with_details(json!({ "line": e.line(), "column": e.column() }))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_JSON,
+            "workflow is not valid JSON",
+        )
+        .with_details(json!({ "line": e.line(), "column": e.column() }))
     })?;
     let body = String::from_utf8(bytes.to_vec())
         .map_err(|_| ApiError::validation("body", "workflow is not UTF-8"))?;
@@ -42,7 +46,11 @@ pub fn parse(bytes: &[u8], known: &[NodeType]) -> Result<WorkflowDoc, ApiError> 
 /// Checks an already parsed document (bulk import); the body is re-serialised.
 pub fn from_value(value: &Value, known: &[NodeType]) -> Result<WorkflowDoc, ApiError> {
     let (name, tags) = check(value, known)?;
-    Ok(WorkflowDoc { name, tags, body: value.to_string() })
+    Ok(WorkflowDoc {
+        name,
+        tags,
+        body: value.to_string(),
+    })
 }
 
 fn check(value: &Value, known: &[NodeType]) -> Result<(String, Vec<String>), ApiError> {
@@ -69,21 +77,36 @@ fn check_nodes(obj: &Map<String, Value>, known: &[NodeType]) -> Result<HashSet<S
         .and_then(Value::as_array)
         .ok_or_else(|| ApiError::validation("nodes", "nodes must be an array"))?;
     if nodes.len() > NODES_MAX {
-        return Err(ApiError::validation("nodes", format!("at most {NODES_MAX} nodes")));
+        return Err(ApiError::validation(
+            "nodes",
+            format!("at most {NODES_MAX} nodes"),
+        ));
     }
     let mut names = HashSet::with_capacity(nodes.len());
     let mut unknown = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let field = format!("nodes[{i}]");
-        let name = node.get("name").and_then(Value::as_str).filter(|n| !n.is_empty());
+        let name = node
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty());
         let Some(name) = name else {
-            return Err(ApiError::validation(&field, "every node needs a non-empty name"));
+            return Err(ApiError::validation(
+                &field,
+                "every node needs a non-empty name",
+            ));
         };
         let Some(kind) = node.get("type").and_then(Value::as_str) else {
-            return Err(ApiError::validation(&field, format!("node {name:?} has no type")));
+            return Err(ApiError::validation(
+                &field,
+                format!("node {name:?} has no type"),
+            ));
         };
         if !names.insert(name.to_owned()) {
-            return Err(ApiError::validation(&field, format!("duplicate node name {name:?}")));
+            return Err(ApiError::validation(
+                &field,
+                format!("duplicate node name {name:?}"),
+            ));
         }
         if !known.iter().any(|t| t.name == kind) {
             unknown.push(json!({ "node": name, "type": kind }));
@@ -104,7 +127,12 @@ fn check_connections(obj: &Map<String, Value>, names: &HashSet<String>) -> Resul
     let connections = match obj.get("connections") {
         None => return Ok(()),
         Some(Value::Object(map)) => map,
-        Some(_) => return Err(ApiError::validation("connections", "connections must be an object")),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "connections",
+                "connections must be an object",
+            ))
+        }
     };
     let dangling = |name: &str| {
         ApiError::new(
@@ -139,16 +167,24 @@ fn tags(obj: &Map<String, Value>) -> Result<Vec<String>, ApiError> {
     let Some(tags) = obj.get("tags") else {
         return Ok(Vec::new());
     };
-    let list = tags.as_array().ok_or_else(|| ApiError::validation("tags", "tags must be an array"))?;
+    let list = tags
+        .as_array()
+        .ok_or_else(|| ApiError::validation("tags", "tags must be an array"))?;
     if list.len() > TAGS_MAX {
-        return Err(ApiError::validation("tags", format!("at most {TAGS_MAX} tags")));
+        return Err(ApiError::validation(
+            "tags",
+            format!("at most {TAGS_MAX} tags"),
+        ));
     }
     list.iter()
         .map(|t| {
             let name = t.as_str().or_else(|| t.get("name").and_then(Value::as_str));
             match name {
                 Some(n) if !n.is_empty() && n.len() <= NAME_BYTES_MAX => Ok(n.to_owned()),
-                _ => Err(ApiError::validation("tags", "a tag is a non-empty string or {\"name\"}")),
+                _ => Err(ApiError::validation(
+                    "tags",
+                    "a tag is a non-empty string or {\"name\"}",
+                )),
             }
         })
         .collect()
@@ -161,7 +197,10 @@ mod tests {
     fn catalog() -> Vec<NodeType> {
         ["n8n-nodes-base.webhook", "n8n-nodes-base.set"]
             .iter()
-            .map(|n| NodeType { name: (*n).into(), versions: vec![1.0] })
+            .map(|n| NodeType {
+                name: (*n).into(),
+                versions: vec![1.0],
+            })
             .collect()
     }
 
@@ -184,8 +223,8 @@ mod tests {
 
     #[test]
     fn unknown_node_type_is_named() {
-        let err = doc(json!({"name": "W", "nodes": [{"name": "X", "type": "acme.thing"}]}))
-            .unwrap_err();
+        let err =
+            doc(json!({"name": "W", "nodes": [{"name": "X", "type": "acme.thing"}]})).unwrap_err();
         assert_eq!(err.code, code::WORKFLOW_INVALID);
         assert_eq!(err.details["unknownNodeTypes"][0]["node"], "X");
     }
@@ -201,10 +240,19 @@ mod tests {
 
     #[test]
     fn malformed_documents_get_codes() {
-        assert_eq!(parse(b"{nope", &catalog()).unwrap_err().code, code::INVALID_JSON);
+        assert_eq!(
+            parse(b"{nope", &catalog()).unwrap_err().code,
+            code::INVALID_JSON
+        );
         assert_eq!(doc(json!([])).unwrap_err().code, code::VALIDATION_ERROR);
-        assert_eq!(doc(json!({"nodes": []})).unwrap_err().details["field"], "name");
-        assert_eq!(doc(json!({"name": "W"})).unwrap_err().details["field"], "nodes");
+        assert_eq!(
+            doc(json!({"nodes": []})).unwrap_err().details["field"],
+            "name"
+        );
+        assert_eq!(
+            doc(json!({"name": "W"})).unwrap_err().details["field"],
+            "nodes"
+        );
         let dup = json!({"name": "W", "nodes": [{"name": "A", "type": "n8n-nodes-base.set"},
                                                  {"name": "A", "type": "n8n-nodes-base.set"}]});
         assert_eq!(doc(dup).unwrap_err().code, code::VALIDATION_ERROR);

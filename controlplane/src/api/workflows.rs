@@ -86,7 +86,10 @@ pub async fn create(
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let doc = workflow_doc::parse(&body, &state.compiler.catalog())?;
-    let created = state.store.create_workflow(&new_workflow(doc, &id.user.id), &id.actor()).await?;
+    let created = state
+        .store
+        .create_workflow(&new_workflow(doc, &id.user.id), &id.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(workflow_json(&created))))
 }
 
@@ -109,14 +112,18 @@ pub async fn import(
     let mut docs = Vec::with_capacity(body.workflows.len());
     for (index, value) in body.workflows.iter().enumerate() {
         let doc = workflow_doc::from_value(value, &catalog).map_err(|mut e| {
-            e.details = json!({ "index": index, "error": e.details, "message": e.message });
+            e.details =
+                Box::new(json!({ "index": index, "error": e.details, "message": e.message }));
             e
         })?;
         docs.push(new_workflow(doc, &id.user.id));
     }
     let created = state.store.create_workflows(&docs, &id.actor()).await?;
     let data: Vec<Value> = created.iter().map(workflow_json).collect();
-    Ok((StatusCode::CREATED, Json(json!({ "data": data, "nextCursor": null }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "data": data, "nextCursor": null })),
+    ))
 }
 
 /// Lists workflows, filtered by name, tag and active flag.
@@ -126,23 +133,36 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (cursor, limit) = PageParams { limit: q.limit, cursor: q.cursor }.parse()?;
+    let (cursor, limit) = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .parse()?;
     let active = match q.active.as_deref() {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => return Err(ApiError::validation("active", "active is true or false")),
     };
-    let filter = WorkflowFilter { name: q.name, tag: q.tag, active };
+    let filter = WorkflowFilter {
+        name: q.name,
+        tag: q.tag,
+        active,
+    };
     let page = state.store.list_workflows(&filter, &cursor, limit).await?;
-    Ok(Json(serde_json::to_value(page).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(page).map_err(ApiError::internal)?,
+    ))
 }
 
 /// One workflow with its current version's JSON.
 #[utoipa::path(get, path = "/api/v1/workflows/{id}", tag = "workflows",
     params(("id" = String, Path, description = "workflow id")),
     responses((status = 200), (status = 401), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn get_one(State(state): State<AppState>, Path(wf_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(wf_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let (wf, version) = state.store.workflow(&wf_id).await.map_err(not_found)?;
     let mut out = workflow_json(&wf);
     out["workflow"] = serde_json::from_str(&version.body).unwrap_or(Value::Null);
@@ -166,7 +186,11 @@ pub async fn update(
     let doc = workflow_doc::parse(&body, &state.compiler.catalog())?;
     let mut next = new_workflow(doc, &wf.owner_id);
     next.id = wf_id.clone();
-    let updated = state.store.update_workflow(&wf_id, &next, &id.actor()).await.map_err(not_found)?;
+    let updated = state
+        .store
+        .update_workflow(&wf_id, &next, &id.actor())
+        .await
+        .map_err(not_found)?;
     Ok(Json(workflow_json(&updated)))
 }
 
@@ -188,7 +212,11 @@ pub async fn remove(
             return Err(deploy_failed(report));
         }
     }
-    state.store.delete_workflow(&wf_id, &id.actor()).await.map_err(not_found)?;
+    state
+        .store
+        .delete_workflow(&wf_id, &id.actor())
+        .await
+        .map_err(not_found)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -203,8 +231,14 @@ pub async fn versions(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
     let (cursor, limit) = page.parse()?;
-    let page = state.store.list_versions(&wf_id, &cursor, limit).await.map_err(not_found)?;
-    Ok(Json(serde_json::to_value(page.map(|v| version_json(&v, false))).map_err(ApiError::internal)?))
+    let page = state
+        .store
+        .list_versions(&wf_id, &cursor, limit)
+        .await
+        .map_err(not_found)?;
+    Ok(Json(
+        serde_json::to_value(page.map(|v| version_json(&v, false))).map_err(ApiError::internal)?,
+    ))
 }
 
 /// One version with its JSON.
@@ -219,10 +253,14 @@ pub async fn version(
     let version: i64 = version
         .parse()
         .map_err(|_| ApiError::validation("version", "version is a positive integer"))?;
-    let v = state.store.version(&wf_id, version).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("workflow version"),
-        other => other.into(),
-    })?;
+    let v = state
+        .store
+        .version(&wf_id, version)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("workflow version"),
+            other => other.into(),
+        })?;
     Ok(Json(version_json(&v, true)))
 }
 
@@ -231,14 +269,21 @@ pub async fn version(
     params(("id" = String, Path, description = "workflow id")),
     responses((status = 200, description = "n8n workflow JSON"), (status = 401), (status = 404)),
     security(("bearer" = []), ("apiKey" = [])))]
-pub async fn export(State(state): State<AppState>, Path(wf_id): Path<String>) -> ApiResult<Response> {
+pub async fn export(
+    State(state): State<AppState>,
+    Path(wf_id): Path<String>,
+) -> ApiResult<Response> {
     let (_, version) = state.store.workflow(&wf_id).await.map_err(not_found)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], version.body).into_response())
 }
 
 fn deploy_failed(report: crate::deploy::DeployReport) -> ApiError {
-    ApiError::new(StatusCode::BAD_GATEWAY, code::DEPLOY_FAILED, "a data plane refused the change")
-        .with_details(json!({ "targets": report.targets }))
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        code::DEPLOY_FAILED,
+        "a data plane refused the change",
+    )
+    .with_details(json!({ "targets": report.targets }))
 }
 
 /// Compiles the current version and deploys it to every data plane.
@@ -264,8 +309,12 @@ pub async fn activate(
     .await
     .map_err(ApiError::internal)?;
     let plan = compiled.map_err(|issues| {
-        ApiError::new(StatusCode::BAD_REQUEST, code::WORKFLOW_INVALID, "workflow does not compile")
-            .with_details(json!({ "issues": issues }))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::WORKFLOW_INVALID,
+            "workflow does not compile",
+        )
+        .with_details(json!({ "issues": issues }))
     })?;
     let report = state.deployer.deploy(&wf_id, version.version, &plan).await;
     let ok = report.all_ok();
@@ -279,12 +328,17 @@ pub async fn activate(
         created_at: now_ms(),
     };
     // A failed deploy leaves the previous active state as it was.
-    state.store.record_activation(&activation, ok || wf.active, &id.actor()).await?;
+    state
+        .store
+        .record_activation(&activation, ok || wf.active, &id.actor())
+        .await?;
     if !ok {
         return Err(deploy_failed(report));
     }
-    Ok(Json(json!({ "workflowId": wf_id, "active": true, "version": version.version,
-                    "planId": plan.plan_id, "targets": report.targets })))
+    Ok(Json(
+        json!({ "workflowId": wf_id, "active": true, "version": version.version,
+                    "planId": plan.plan_id, "targets": report.targets }),
+    ))
 }
 
 /// Removes the workflow from every data plane.
@@ -310,18 +364,26 @@ pub async fn deactivate(
         report: serde_json::to_string(&report).map_err(ApiError::internal)?,
         created_at: now_ms(),
     };
-    state.store.record_activation(&activation, !ok && wf.active, &id.actor()).await?;
+    state
+        .store
+        .record_activation(&activation, !ok && wf.active, &id.actor())
+        .await?;
     if !ok {
         return Err(deploy_failed(report));
     }
-    Ok(Json(json!({ "workflowId": wf_id, "active": false, "targets": report.targets })))
+    Ok(Json(
+        json!({ "workflowId": wf_id, "active": false, "targets": report.targets }),
+    ))
 }
 
 /// The workflow's activation history.
 #[utoipa::path(get, path = "/api/v1/workflows/{id}/activations", tag = "workflows",
     params(("id" = String, Path, description = "workflow id")),
     responses((status = 200), (status = 401), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
-pub async fn activations(State(state): State<AppState>, Path(wf_id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn activations(
+    State(state): State<AppState>,
+    Path(wf_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     state.store.workflow(&wf_id).await.map_err(not_found)?;
     let list = state.store.list_activations(&wf_id).await?;
     let data: Vec<Value> = list

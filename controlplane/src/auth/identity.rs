@@ -38,7 +38,9 @@ impl Identity {
         if self.may_change(owner_id) {
             Ok(())
         } else {
-            Err(ApiError::forbidden("only the owner or an admin may change this"))
+            Err(ApiError::forbidden(
+                "only the owner or an admin may change this",
+            ))
         }
     }
 
@@ -72,10 +74,15 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
 // an await would make the middleware future non-`Send`.
 async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Identity, ApiError> {
     if let Some(key) = headers.get(API_KEY_HEADER) {
-        let key = key.to_str().map_err(|_| ApiError::unauthorized("invalid API key"))?;
+        let key = key
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("invalid API key"))?;
         let hash = super::secret_hash(key);
         return match state.store.api_key_user(&hash).await {
-            Ok((key, user)) => Ok(Identity { user, api_key_id: Some(key.id) }),
+            Ok((key, user)) => Ok(Identity {
+                user,
+                api_key_id: Some(key.id),
+            }),
             Err(StoreError::NotFound) => Err(ApiError::unauthorized("invalid API key")),
             Err(e) => Err(e.into()),
         };
@@ -95,7 +102,10 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Identity, Api
         .verify(token.trim())
         .map_err(|_| ApiError::unauthorized("invalid or expired access token"))?;
     match state.store.user_by_id(&claims.sub).await {
-        Ok(user) => Ok(Identity { user, api_key_id: None }),
+        Ok(user) => Ok(Identity {
+            user,
+            api_key_id: None,
+        }),
         Err(StoreError::NotFound) => Err(ApiError::unauthorized("user no longer exists")),
         Err(e) => Err(e.into()),
     }

@@ -116,7 +116,9 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 /// A new random secret (refresh token or API key body), URL-safe.
@@ -162,7 +164,9 @@ mod tests {
     #[test]
     fn fresh_token_verifies_and_carries_the_user() {
         let signer = TokenSigner::new(b"secret");
-        let claims = signer.verify(&signer.issue(&user(), now_s()).unwrap()).unwrap();
+        let claims = signer
+            .verify(&signer.issue(&user(), now_s()).unwrap())
+            .unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(claims.exp - claims.iat, ACCESS_TTL_S);
     }
@@ -177,7 +181,10 @@ mod tests {
     #[test]
     fn token_signed_with_another_secret_is_refused() {
         let token = TokenSigner::new(b"other").issue(&user(), now_s()).unwrap();
-        assert_eq!(TokenSigner::new(b"secret").verify(&token), Err(AuthError::InvalidToken));
+        assert_eq!(
+            TokenSigner::new(b"secret").verify(&token),
+            Err(AuthError::InvalidToken)
+        );
     }
 
     #[test]

@@ -74,7 +74,10 @@ impl EncryptionKey {
     pub fn seal(&self, row_id: &str, secret: &[u8]) -> Result<String, CryptoError> {
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::getrandom(&mut nonce).map_err(|_| CryptoError::Random)?;
-        let payload = Payload { msg: secret, aad: row_id.as_bytes() };
+        let payload = Payload {
+            msg: secret,
+            aad: row_id.as_bytes(),
+        };
         let sealed = self
             .cipher
             .encrypt(&Nonce::from(nonce), payload)
@@ -93,8 +96,13 @@ impl EncryptionKey {
         }
         let (nonce, body) = bytes.split_at(NONCE_BYTES);
         let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| CryptoError::Open)?;
-        let payload = Payload { msg: body, aad: row_id.as_bytes() };
-        self.cipher.decrypt(&Nonce::from(nonce), payload).map_err(|_| CryptoError::Open)
+        let payload = Payload {
+            msg: body,
+            aad: row_id.as_bytes(),
+        };
+        self.cipher
+            .decrypt(&Nonce::from(nonce), payload)
+            .map_err(|_| CryptoError::Open)
     }
 }
 
@@ -110,7 +118,10 @@ mod tests {
     fn sealed_secret_opens_for_its_row_only() {
         let sealed = key().seal("row-1", b"{\"token\":\"s3cret\"}").unwrap();
         assert!(!sealed.contains("s3cret"));
-        assert_eq!(key().open("row-1", &sealed).unwrap(), b"{\"token\":\"s3cret\"}");
+        assert_eq!(
+            key().open("row-1", &sealed).unwrap(),
+            b"{\"token\":\"s3cret\"}"
+        );
         assert_eq!(key().open("row-2", &sealed), Err(CryptoError::Open));
     }
 
@@ -123,13 +134,22 @@ mod tests {
 
     #[test]
     fn same_secret_seals_differently_each_time() {
-        assert_ne!(key().seal("r", b"x").unwrap(), key().seal("r", b"x").unwrap());
+        assert_ne!(
+            key().seal("r", b"x").unwrap(),
+            key().seal("r", b"x").unwrap()
+        );
     }
 
     #[test]
     fn malformed_keys_are_refused() {
-        assert_eq!(EncryptionKey::parse("short").unwrap_err(), CryptoError::BadKey);
-        assert_eq!(EncryptionKey::parse(&"zz".repeat(KEY_BYTES)).unwrap_err(), CryptoError::BadKey);
+        assert_eq!(
+            EncryptionKey::parse("short").unwrap_err(),
+            CryptoError::BadKey
+        );
+        assert_eq!(
+            EncryptionKey::parse(&"zz".repeat(KEY_BYTES)).unwrap_err(),
+            CryptoError::BadKey
+        );
         let b64 = STANDARD.encode([1u8; KEY_BYTES]);
         assert!(EncryptionKey::parse(&b64).is_ok());
     }

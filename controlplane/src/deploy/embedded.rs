@@ -37,7 +37,8 @@ struct Installed {
 }
 
 fn archived(bytes: &[u8]) -> Result<&ArchivedPlan, String> {
-    rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(bytes).map_err(|e| format!("invalid plan: {e}"))
+    rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(bytes)
+        .map_err(|e| format!("invalid plan: {e}"))
 }
 
 /// Plans installed in this process, and the webhook host that runs them.
@@ -50,7 +51,11 @@ pub struct EmbeddedDataPlane {
 impl EmbeddedDataPlane {
     /// A data plane reporting executions to `store`; `base_url` is the public webhook base.
     pub fn new(store: Arc<dyn Store>, base_url: String) -> Arc<EmbeddedDataPlane> {
-        Arc::new(EmbeddedDataPlane { plans: RwLock::new(HashMap::new()), store, base_url })
+        Arc::new(EmbeddedDataPlane {
+            plans: RwLock::new(HashMap::new()),
+            store,
+            base_url,
+        })
     }
 
     /// The sink the [`super::InProcessDeployer`] delivers to.
@@ -61,13 +66,21 @@ impl EmbeddedDataPlane {
 
     fn apply(&self, command: PlanCommand) -> Result<(), String> {
         match command {
-            PlanCommand::Install { workflow_id, version, plan } => {
+            PlanCommand::Install {
+                workflow_id,
+                version,
+                plan,
+            } => {
                 let mut bytes = AlignedVec::<16>::with_capacity(plan.bytes.len());
                 bytes.extend_from_slice(&plan.bytes);
                 // Validate once at install (bytecheck); requests then access without checks
                 // failing at run time.
                 archived(&bytes)?;
-                let installed = Installed { workflow_id: workflow_id.clone(), version, bytes };
+                let installed = Installed {
+                    workflow_id: workflow_id.clone(),
+                    version,
+                    bytes,
+                };
                 self.plans.write().insert(workflow_id, Arc::new(installed));
                 Ok(())
             }
@@ -82,7 +95,9 @@ impl EmbeddedDataPlane {
         let plans = self.plans.read();
         plans
             .values()
-            .find(|p| archived(&p.bytes).is_ok_and(|plan| find_webhook(plan, method, path).is_some()))
+            .find(|p| {
+                archived(&p.bytes).is_ok_and(|plan| find_webhook(plan, method, path).is_some())
+            })
             .cloned()
     }
 
@@ -131,8 +146,17 @@ async fn handle(State(dp): State<Arc<EmbeddedDataPlane>>, req: Request) -> Respo
     let run = tokio::task::spawn_blocking(move || {
         let plan = archived(&plan_holder.bytes).ok()?;
         let arena = Bump::new();
-        let env = WebhookEnv { base_url: &base_url, config: Config::new("webhook", &id, started) };
-        Some(run_request(&arena, plan, &request, EngineServices::fast_only(started), &env))
+        let env = WebhookEnv {
+            base_url: &base_url,
+            config: Config::new("webhook", &id, started),
+        };
+        Some(run_request(
+            &arena,
+            plan,
+            &request,
+            EngineServices::fast_only(started),
+            &env,
+        ))
     })
     .await;
     let Ok(Some(run)) = run else {
@@ -158,7 +182,10 @@ async fn handle(State(dp): State<Arc<EmbeddedDataPlane>>, req: Request) -> Respo
     let mut response = Response::new(Body::from(run.response.body));
     *response.status_mut() = StatusCode::from_u16(run.response.status).unwrap_or(StatusCode::OK);
     for (name, value) in &run.response.headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
             response.headers_mut().append(n, v);
         }
     }

@@ -86,7 +86,11 @@ impl Compiler for EngineCompiler {
             .map(|n| {
                 let name = n["name"].as_str().map(str::to_owned);
                 let kind = n["type"].as_str().unwrap_or("");
-                issue(CODE_UNKNOWN_TYPE, name, format!("node type {kind:?} is not supported"))
+                issue(
+                    CODE_UNKNOWN_TYPE,
+                    name,
+                    format!("node type {kind:?} is not supported"),
+                )
             })
             .collect();
         if !unknown.is_empty() {
@@ -105,7 +109,13 @@ impl Compiler for EngineCompiler {
     }
 
     fn catalog(&self) -> Vec<NodeType> {
-        NODE_TYPES.iter().map(|n| NodeType { name: (*n).into(), versions: Vec::new() }).collect()
+        NODE_TYPES
+            .iter()
+            .map(|n| NodeType {
+                name: (*n).into(),
+                versions: Vec::new(),
+            })
+            .collect()
     }
 }
 
@@ -128,8 +138,14 @@ mod tests {
         let wf = r#"{"name":"w","nodes":[{"name":"W","type":"n8n-nodes-base.webhook",
             "parameters":{"path":"p","httpMethod":"POST"}}],"connections":{}}"#;
         let a = EngineCompiler.compile(wf, "id", 1).unwrap();
-        assert_eq!(a.plan_id, EngineCompiler.compile(wf, "id", 1).unwrap().plan_id);
-        assert_ne!(a.plan_id, EngineCompiler.compile(wf, "id", 2).unwrap().plan_id);
+        assert_eq!(
+            a.plan_id,
+            EngineCompiler.compile(wf, "id", 1).unwrap().plan_id
+        );
+        assert_ne!(
+            a.plan_id,
+            EngineCompiler.compile(wf, "id", 2).unwrap().plan_id
+        );
         assert_eq!(a.nodes, vec!["W".to_string()]);
     }
 

@@ -43,7 +43,10 @@ pub struct InProcessDeployer {
 impl InProcessDeployer {
     /// A deployer delivering to `sink`.
     pub fn new(sink: PlanSink) -> InProcessDeployer {
-        InProcessDeployer { sink, installed: Mutex::new(HashMap::new()) }
+        InProcessDeployer {
+            sink,
+            installed: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The version and plan a workflow currently runs, if any.
@@ -55,17 +58,27 @@ impl InProcessDeployer {
 #[async_trait]
 impl Deployer for InProcessDeployer {
     async fn deploy(&self, workflow_id: &str, version: i64, plan: &CompiledPlan) -> DeployReport {
-        let command =
-            PlanCommand::Install { workflow_id: workflow_id.to_owned(), version, plan: plan.clone() };
+        let command = PlanCommand::Install {
+            workflow_id: workflow_id.to_owned(),
+            version,
+            plan: plan.clone(),
+        };
         let result = (self.sink)(command);
         if result.is_ok() {
-            self.installed.lock().insert(workflow_id.to_owned(), (version, plan.clone()));
+            self.installed
+                .lock()
+                .insert(workflow_id.to_owned(), (version, plan.clone()));
         }
         let failed = result.as_ref().err().cloned();
         DeployReport {
             targets: vec![TargetReport {
                 target: EMBEDDED_TARGET.into(),
-                status: if failed.is_none() { "installed" } else { "failed" }.into(),
+                status: if failed.is_none() {
+                    "installed"
+                } else {
+                    "failed"
+                }
+                .into(),
                 plan_id: Some(plan.plan_id.clone()),
                 version,
                 nodes: plan.nodes.clone(),
@@ -75,8 +88,14 @@ impl Deployer for InProcessDeployer {
     }
 
     async fn undeploy(&self, workflow_id: &str) -> DeployReport {
-        let result = (self.sink)(PlanCommand::Remove { workflow_id: workflow_id.to_owned() });
-        let previous = if result.is_ok() { self.installed.lock().remove(workflow_id) } else { None };
+        let result = (self.sink)(PlanCommand::Remove {
+            workflow_id: workflow_id.to_owned(),
+        });
+        let previous = if result.is_ok() {
+            self.installed.lock().remove(workflow_id)
+        } else {
+            None
+        };
         DeployReport {
             targets: vec![TargetReport {
                 target: EMBEDDED_TARGET.into(),
@@ -99,7 +118,11 @@ mod tests {
     use super::*;
 
     fn plan() -> CompiledPlan {
-        CompiledPlan { plan_id: "p1".into(), bytes: Arc::from(&b"x"[..]), nodes: vec!["Webhook".into()] }
+        CompiledPlan {
+            plan_id: "p1".into(),
+            bytes: Arc::from(&b"x"[..]),
+            nodes: vec!["Webhook".into()],
+        }
     }
 
     #[tokio::test]

@@ -23,11 +23,17 @@ pub struct Cursor {
 
 impl Cursor {
     /// The first page.
-    pub const START: Cursor = Cursor { key: None, id: String::new() };
+    pub const START: Cursor = Cursor {
+        key: None,
+        id: String::new(),
+    };
 
     /// The cursor pointing after a row.
     pub fn after(key: i64, id: &str) -> Cursor {
-        Cursor { key: Some(key), id: id.to_owned() }
+        Cursor {
+            key: Some(key),
+            id: id.to_owned(),
+        }
     }
 
     /// Opaque text form for clients.
@@ -44,7 +50,10 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let (key, id) = text.split_once('\n')?;
-        Some(Cursor { key: Some(key.parse().ok()?), id: id.to_owned() })
+        Some(Cursor {
+            key: Some(key.parse().ok()?),
+            id: id.to_owned(),
+        })
     }
 
     /// Sort key to compare against in SQL (the smallest value for the first page).
@@ -69,13 +78,23 @@ impl<T> Page<T> {
         let limit = limit as usize;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let next_cursor = if more { rows.last().map(|r| key(r).encode()) } else { None };
-        Page { data: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| key(r).encode())
+        } else {
+            None
+        };
+        Page {
+            data: rows,
+            next_cursor,
+        }
     }
 
     /// Maps the rows, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { data: self.data.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 

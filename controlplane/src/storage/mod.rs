@@ -89,8 +89,11 @@ pub trait WorkflowStore: Send + Sync {
     /// Creates a workflow with version 1.
     async fn create_workflow(&self, wf: &NewWorkflow, actor: &Actor) -> StoreResult<Workflow>;
     /// Creates several workflows in one transaction: all or none.
-    async fn create_workflows(&self, wfs: &[NewWorkflow], actor: &Actor)
-        -> StoreResult<Vec<Workflow>>;
+    async fn create_workflows(
+        &self,
+        wfs: &[NewWorkflow],
+        actor: &Actor,
+    ) -> StoreResult<Vec<Workflow>>;
     /// Reads a workflow with its current version's body.
     async fn workflow(&self, id: &str) -> StoreResult<(Workflow, WorkflowVersion)>;
     /// Lists workflows matching `filter`.
@@ -101,8 +104,12 @@ pub trait WorkflowStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Page<Workflow>>;
     /// Saves a new version (the previous ones stay readable).
-    async fn update_workflow(&self, id: &str, wf: &NewWorkflow, actor: &Actor)
-        -> StoreResult<Workflow>;
+    async fn update_workflow(
+        &self,
+        id: &str,
+        wf: &NewWorkflow,
+        actor: &Actor,
+    ) -> StoreResult<Workflow>;
     /// Deletes a workflow with its versions, tags and activations.
     async fn delete_workflow(&self, id: &str, actor: &Actor) -> StoreResult<()>;
     /// Lists a workflow's versions, oldest first.
@@ -115,8 +122,12 @@ pub trait WorkflowStore: Send + Sync {
     /// Reads one version.
     async fn version(&self, id: &str, version: i64) -> StoreResult<WorkflowVersion>;
     /// Records an activation or deactivation and sets the workflow's `active` flag.
-    async fn record_activation(&self, act: &Activation, active: bool, actor: &Actor)
-        -> StoreResult<()>;
+    async fn record_activation(
+        &self,
+        act: &Activation,
+        active: bool,
+        actor: &Actor,
+    ) -> StoreResult<()>;
     /// Lists a workflow's activations, oldest first.
     async fn list_activations(&self, workflow_id: &str) -> StoreResult<Vec<Activation>>;
 }
@@ -129,7 +140,8 @@ pub trait RecordStore: Send + Sync {
     /// Reads a credential row (ciphertext included; the API never returns it).
     async fn credential(&self, id: &str) -> StoreResult<CredentialRow>;
     /// Lists credentials.
-    async fn list_credentials(&self, page: &Cursor, limit: u32) -> StoreResult<Page<CredentialRow>>;
+    async fn list_credentials(&self, page: &Cursor, limit: u32)
+        -> StoreResult<Page<CredentialRow>>;
     /// Replaces a credential's name and secret.
     async fn update_credential(&self, c: &CredentialRow, actor: &Actor) -> StoreResult<()>;
     /// Deletes a credential.

@@ -34,7 +34,9 @@ impl FromStr for Backend {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Ok(Backend::Postgres)
         } else {
-            Err(format!("unsupported database URL scheme in {url:?} (sqlite: or postgres:)"))
+            Err(format!(
+                "unsupported database URL scheme in {url:?} (sqlite: or postgres:)"
+            ))
         }
     }
 }
@@ -56,11 +58,16 @@ impl SqlStore {
             Backend::Sqlite => SQLITE_CONNECTIONS_MAX,
             Backend::Postgres => POSTGRES_CONNECTIONS_MAX,
         };
-        let pool = AnyPoolOptions::new().max_connections(max).connect(url).await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .connect(url)
+            .await?;
         if backend == Backend::Sqlite {
             // WAL lets readers of other processes (backups, `sqlite3`) proceed during writes;
             // the setting is persistent in the file. Foreign keys are on by sqlx's default.
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
         }
         MIGRATOR.run(&pool).await?;
         Ok(SqlStore { pool, backend })
@@ -68,7 +75,10 @@ impl SqlStore {
 
     /// The URL of the embedded database file under `data_dir`.
     pub fn sqlite_url(data_dir: &std::path::Path) -> String {
-        format!("sqlite://{}?mode=rwc", data_dir.join("linkflow.db").display())
+        format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("linkflow.db").display()
+        )
     }
 
     /// Which backend this store uses.
@@ -122,7 +132,8 @@ pub(crate) fn col<T>(row: &AnyRow, name: &str) -> StoreResult<T>
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get(name).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
+    row.try_get(name)
+        .map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
 }
 
 /// Parses a JSON text column.

@@ -64,8 +64,15 @@ impl AuthStore for SqlStore {
         }
         insert_user(&mut tx, user).await?;
         let actor = Actor::user(&user.id);
-        audit(&mut tx, &actor, "user.setup", ("user", &user.id), json!({}), user.created_at)
-            .await?;
+        audit(
+            &mut tx,
+            &actor,
+            "user.setup",
+            ("user", &user.id),
+            json!({}),
+            user.created_at,
+        )
+        .await?;
         tx.commit().await?;
         self.user_by_id(&user.id).await
     }
@@ -74,7 +81,15 @@ impl AuthStore for SqlStore {
         let mut tx = self.pool.begin().await?;
         insert_user(&mut tx, user).await?;
         let details = json!({ "email": user.email.to_lowercase(), "role": user.role.as_str() });
-        audit(&mut tx, actor, "user.create", ("user", &user.id), details, user.created_at).await?;
+        audit(
+            &mut tx,
+            actor,
+            "user.create",
+            ("user", &user.id),
+            details,
+            user.created_at,
+        )
+        .await?;
         tx.commit().await?;
         self.user_by_id(&user.id).await
     }
@@ -112,7 +127,9 @@ impl AuthStore for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         let users = rows.iter().map(user_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_rows(users, limit, |u| Cursor::after(u.created_at, &u.id)))
+        Ok(Page::from_rows(users, limit, |u| {
+            Cursor::after(u.created_at, &u.id)
+        }))
     }
 
     async fn insert_refresh(&self, t: &NewRefreshToken) -> StoreResult<()> {
@@ -168,8 +185,15 @@ impl AuthStore for SqlStore {
                 .await?;
             let actor = Actor::user(&user_id);
             let details = json!({ "familyId": family });
-            audit(&mut tx, &actor, "auth.refresh_reuse", ("user", &user_id), details, now_ms)
-                .await?;
+            audit(
+                &mut tx,
+                &actor,
+                "auth.refresh_reuse",
+                ("user", &user_id),
+                details,
+                now_ms,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(RefreshOutcome::Reused);
         }
@@ -208,8 +232,15 @@ impl AuthStore for SqlStore {
         .await
         .map_err(conflict("api key collision"))?;
         let details = json!({ "name": key.name, "prefix": key.prefix });
-        audit(&mut tx, actor, "apikey.create", ("api_key", &key.id), details, key.created_at)
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "apikey.create",
+            ("api_key", &key.id),
+            details,
+            key.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ApiKey {
             id: key.id.clone(),
@@ -252,7 +283,15 @@ impl AuthStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         require_row(done)?;
-        audit(&mut tx, actor, "apikey.delete", ("api_key", key_id), json!({}), now_ms()).await?;
+        audit(
+            &mut tx,
+            actor,
+            "apikey.delete",
+            ("api_key", key_id),
+            json!({}),
+            now_ms(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -84,8 +84,15 @@ impl RecordStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         let details = json!({ "name": c.name, "type": c.kind });
-        audit(&mut tx, actor, "credential.create", ("credential", &c.id), details, c.created_at)
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "credential.create",
+            ("credential", &c.id),
+            details,
+            c.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -100,7 +107,11 @@ impl RecordStore for SqlStore {
         credential_row(&row)
     }
 
-    async fn list_credentials(&self, page: &Cursor, limit: u32) -> StoreResult<Page<CredentialRow>> {
+    async fn list_credentials(
+        &self,
+        page: &Cursor,
+        limit: u32,
+    ) -> StoreResult<Page<CredentialRow>> {
         let sql = format!(
             "SELECT {CREDENTIAL_COLUMNS} FROM credentials \
              WHERE created_at > $1 OR (created_at = $1 AND id > $2) \
@@ -112,8 +123,13 @@ impl RecordStore for SqlStore {
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.pool)
             .await?;
-        let creds = rows.iter().map(credential_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_rows(creds, limit, |c| Cursor::after(c.created_at, &c.id)))
+        let creds = rows
+            .iter()
+            .map(credential_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(creds, limit, |c| {
+            Cursor::after(c.created_at, &c.id)
+        }))
     }
 
     async fn update_credential(&self, c: &CredentialRow, actor: &Actor) -> StoreResult<()> {
@@ -132,8 +148,15 @@ impl RecordStore for SqlStore {
         .await?;
         require_row(done)?;
         let details = json!({ "name": c.name, "type": c.kind });
-        audit(&mut tx, actor, "credential.update", ("credential", &c.id), details, c.updated_at)
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "credential.update",
+            ("credential", &c.id),
+            details,
+            c.updated_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -145,8 +168,15 @@ impl RecordStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         require_row(done)?;
-        audit(&mut tx, actor, "credential.delete", ("credential", id), json!({}), now_ms())
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "credential.delete",
+            ("credential", id),
+            json!({}),
+            now_ms(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -161,8 +191,13 @@ impl RecordStore for SqlStore {
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let entries = rows.iter().map(audit_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_rows(entries, limit, |e| Cursor::after(e.at, &e.id)))
+        let entries = rows
+            .iter()
+            .map(audit_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(entries, limit, |e| {
+            Cursor::after(e.at, &e.id)
+        }))
     }
 
     async fn upsert_execution(&self, e: &Execution) -> StoreResult<()> {
@@ -221,8 +256,13 @@ impl RecordStore for SqlStore {
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.pool)
             .await?;
-        let execs = rows.iter().map(execution_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_rows(execs, limit, |e| Cursor::after(e.started_at, &e.id)))
+        let execs = rows
+            .iter()
+            .map(execution_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(execs, limit, |e| {
+            Cursor::after(e.started_at, &e.id)
+        }))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -85,7 +85,11 @@ async fn insert_version(
     Ok(())
 }
 
-async fn insert_workflow(conn: &mut AnyConnection, wf: &NewWorkflow, actor: &Actor) -> StoreResult<()> {
+async fn insert_workflow(
+    conn: &mut AnyConnection,
+    wf: &NewWorkflow,
+    actor: &Actor,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO workflows (id, owner_id, name, active, current_version, created_at, updated_at) \
          VALUES ($1, $2, $3, 0, 1, $4, $4)",
@@ -100,7 +104,15 @@ async fn insert_workflow(conn: &mut AnyConnection, wf: &NewWorkflow, actor: &Act
     insert_version(conn, &wf.id, 1, wf, &wf.owner_id).await?;
     replace_tags(conn, &wf.id, &wf.tags).await?;
     let details = json!({ "name": wf.name, "version": 1 });
-    audit(conn, actor, "workflow.create", ("workflow", &wf.id), details, wf.now).await
+    audit(
+        conn,
+        actor,
+        "workflow.create",
+        ("workflow", &wf.id),
+        details,
+        wf.now,
+    )
+    .await
 }
 
 async fn load_workflow(conn: &mut AnyConnection, id: &str) -> StoreResult<Workflow> {
@@ -196,11 +208,16 @@ impl WorkflowStore for SqlStore {
             .bind(i64::from(limit) + 1)
             .fetch_all(&mut *conn)
             .await?;
-        let mut wfs = rows.iter().map(workflow_row).collect::<StoreResult<Vec<_>>>()?;
+        let mut wfs = rows
+            .iter()
+            .map(workflow_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         for wf in &mut wfs {
             wf.tags = tags_of(&mut conn, &wf.id).await?;
         }
-        Ok(Page::from_rows(wfs, limit, |w| Cursor::after(w.created_at, &w.id)))
+        Ok(Page::from_rows(wfs, limit, |w| {
+            Cursor::after(w.created_at, &w.id)
+        }))
     }
 
     async fn update_workflow(
@@ -232,7 +249,15 @@ impl WorkflowStore for SqlStore {
         insert_version(&mut tx, id, next, wf, &author).await?;
         replace_tags(&mut tx, id, &wf.tags).await?;
         let details = json!({ "name": wf.name, "version": next });
-        audit(&mut tx, actor, "workflow.update", ("workflow", id), details, wf.now).await?;
+        audit(
+            &mut tx,
+            actor,
+            "workflow.update",
+            ("workflow", id),
+            details,
+            wf.now,
+        )
+        .await?;
         let updated = load_workflow(&mut tx, id).await?;
         tx.commit().await?;
         Ok(updated)
@@ -244,14 +269,25 @@ impl WorkflowStore for SqlStore {
         // the result independent of the connection's foreign-key setting.
         for table in ["workflow_tags", "workflow_versions", "activations"] {
             let sql = format!("DELETE FROM {table} WHERE workflow_id = $1");
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         let done = sqlx::query("DELETE FROM workflows WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
         require_row(done)?;
-        audit(&mut tx, actor, "workflow.delete", ("workflow", id), json!({}), now_ms()).await?;
+        audit(
+            &mut tx,
+            actor,
+            "workflow.delete",
+            ("workflow", id),
+            json!({}),
+            now_ms(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -273,8 +309,13 @@ impl WorkflowStore for SqlStore {
         .bind(i64::from(limit) + 1)
         .fetch_all(&mut *conn)
         .await?;
-        let versions = rows.iter().map(version_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_rows(versions, limit, |v| Cursor::after(v.version, "")))
+        let versions = rows
+            .iter()
+            .map(version_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(versions, limit, |v| {
+            Cursor::after(v.version, "")
+        }))
     }
 
     async fn version(&self, id: &str, version: i64) -> StoreResult<WorkflowVersion> {
@@ -317,10 +358,22 @@ impl WorkflowStore for SqlStore {
         .bind(act.created_at)
         .execute(&mut *tx)
         .await?;
-        let action = if active { "workflow.activate" } else { "workflow.deactivate" };
-        let details = json!({ "version": act.version, "planId": act.plan_id, "status": act.status });
-        audit(&mut tx, actor, action, ("workflow", &act.workflow_id), details, act.created_at)
-            .await?;
+        let action = if active {
+            "workflow.activate"
+        } else {
+            "workflow.deactivate"
+        };
+        let details =
+            json!({ "version": act.version, "planId": act.plan_id, "status": act.status });
+        audit(
+            &mut tx,
+            actor,
+            action,
+            ("workflow", &act.workflow_id),
+            details,
+            act.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

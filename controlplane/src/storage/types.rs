@@ -51,7 +51,9 @@ pub struct Actor {
 impl Actor {
     /// A change made by user `id`.
     pub fn user(id: &str) -> Actor {
-        Actor { user_id: Some(id.to_owned()) }
+        Actor {
+            user_id: Some(id.to_owned()),
+        }
     }
 }
 

@@ -30,8 +30,14 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join(format!("lf-cp-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let store = SqlStore::connect(&SqlStore::sqlite_url(&dir)).await.unwrap();
-        TestDb { store, dir: Some(dir), pg: None }
+        let store = SqlStore::connect(&SqlStore::sqlite_url(&dir))
+            .await
+            .unwrap();
+        TestDb {
+            store,
+            dir: Some(dir),
+            pg: None,
+        }
     }
 
     /// `None` (after printing "skipped") when no PostgreSQL is configured.
@@ -52,7 +58,11 @@ impl TestDb {
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
         let store = SqlStore::connect(&url).await.unwrap();
-        Some(TestDb { store, dir: None, pg: Some((base, schema)) })
+        Some(TestDb {
+            store,
+            dir: None,
+            pg: Some((base, schema)),
+        })
     }
 
     pub async fn cleanup(self) {
@@ -82,10 +92,8 @@ pub struct TestServer {
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) -> impl std::future::Future<Output = ()> {
-    async move {
-        let _ = rx.wait_for(|s| *s).await;
-    }
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
 }
 
 pub const TEST_BODY_BYTES_MAX: usize = 64 * 1024;
@@ -106,7 +114,11 @@ impl TestServer {
 
     /// A control plane whose deployer feeds a real embedded data plane on its own port.
     pub async fn start_embedded(store: Arc<dyn Store>) -> TestServer {
-        let limits = TierLimits { anonymous: None, authenticated: None, ..TierLimits::default() };
+        let limits = TierLimits {
+            anonymous: None,
+            authenticated: None,
+            ..TierLimits::default()
+        };
         TestServer::build(store, limits, true).await
     }
 
@@ -180,16 +192,22 @@ impl TestServer {
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
         (status, json)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, Some(token), None).await
+        self.call(reqwest::Method::GET, path, Some(token), None)
+            .await
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, token, Some(body)).await
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
     }
 
     /// Runs first-run setup and logs in; returns (access, refresh).
@@ -221,8 +239,12 @@ impl TestServer {
 
 /// The reference benchmark workflow shipped in ../shared.
 pub fn webhook_bench() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/workflows/webhook-bench.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("shared reference workflow")).unwrap()
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference/workflows/webhook-bench.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("shared reference workflow"))
+        .unwrap()
 }
 
 /// A minimal valid workflow.
