@@ -24,31 +24,31 @@ pub const WEBHOOK_ADDR_DEFAULT: &str = "127.0.0.1:8081";
 /// Flags of `linkflow serve` (each may also come from its `LINKFLOW_*` variable).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
-    /// Directory for the SQLite database and generated keys.
+    /// Directory for the SQLite database and generated keys [default: ./data].
     #[arg(long, env = "LINKFLOW_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address of the REST API (control plane).
+    /// Address of the REST API (control plane) [default: 127.0.0.1:8080].
     #[arg(long, env = "LINKFLOW_API", value_name = "ADDR")]
     pub api: Option<SocketAddr>,
-    /// Address of the webhook listener (embedded data plane).
+    /// Address of the webhook listener (embedded data plane) [default: 127.0.0.1:8081].
     #[arg(long, env = "LINKFLOW_WEBHOOK", value_name = "ADDR")]
     pub webhook: Option<SocketAddr>,
     /// PostgreSQL URL (postgres://...); without it, SQLite in the data dir.
     #[arg(long, env = "LINKFLOW_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes [default: 16 MiB].
     #[arg(long, env = "LINKFLOW_BODY_BYTES_MAX", value_name = "BYTES")]
     pub body_bytes_max: Option<usize>,
-    /// Requests per hour for unauthenticated callers, per address ("unlimited" for none).
+    /// Requests per hour for unauthenticated callers, per address, or "unlimited" [default: 100].
     #[arg(long, env = "LINKFLOW_RATE_LIMIT_ANONYMOUS", value_name = "N")]
     pub rate_limit_anonymous: Option<Limit>,
-    /// Requests per hour for authenticated users.
+    /// Requests per hour for authenticated users [default: 1000].
     #[arg(long, env = "LINKFLOW_RATE_LIMIT_AUTHENTICATED", value_name = "N")]
     pub rate_limit_authenticated: Option<Limit>,
-    /// Requests per hour for premium users.
+    /// Requests per hour for premium users [default: 10000].
     #[arg(long, env = "LINKFLOW_RATE_LIMIT_PREMIUM", value_name = "N")]
     pub rate_limit_premium: Option<Limit>,
-    /// Requests per hour for enterprise users.
+    /// Requests per hour for enterprise users [default: unlimited].
     #[arg(long, env = "LINKFLOW_RATE_LIMIT_ENTERPRISE", value_name = "N")]
     pub rate_limit_enterprise: Option<Limit>,
     /// TOML config file (keys as the flags, e.g. `api = "127.0.0.1:8080"`, `[rate-limits]`).
