@@ -38,6 +38,63 @@ const HOUSEKEEPING_PERIOD: Duration = Duration::from_millis(10);
 /// Pause before reconnecting after a failed connect, so a dead server is not hammered.
 const RECONNECT_DELAY: Duration = Duration::from_millis(100);
 
+/// Token of the open-loop send timer.
+const TIMER_TOKEN: Token = Token(usize::MAX);
+
+/// A timerfd for open-loop send times: epoll_wait's timeout has millisecond resolution,
+/// which would make every send up to 1 ms late and add that to every latency measured
+/// from the intended time.
+struct SendTimer(std::os::fd::OwnedFd);
+
+impl SendTimer {
+    fn new(poll: &Poll) -> std::io::Result<Self> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        // SAFETY: timerfd_create returns a new fd or -1; ownership moves into OwnedFd.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        poll.registry().register(
+            &mut mio::unix::SourceFd(&fd.as_raw_fd()),
+            TIMER_TOKEN,
+            Interest::READABLE,
+        )?;
+        Ok(Self(fd))
+    }
+
+    /// Fires once after `d` (at least 1 ns: a zero value would disarm the timer).
+    fn arm(&self, d: Duration) {
+        use std::os::fd::AsRawFd;
+        let d = d.max(Duration::from_nanos(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: d.as_secs() as libc::time_t,
+                tv_nsec: d.subsec_nanos() as libc::c_long,
+            },
+        };
+        // SAFETY: valid fd and spec; the old value is not wanted.
+        unsafe { libc::timerfd_settime(self.0.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+    }
+
+    /// Consumes the expiration count so the next expiry is a new edge.
+    fn clear(&self) {
+        use std::os::fd::AsRawFd;
+        let mut buf = [0u8; 8];
+        // SAFETY: reads at most 8 bytes into buf; EAGAIN is fine.
+        unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -220,6 +277,10 @@ impl Engine<'_> {
         let progress =
             crate::progress::Progress::new(self.cfg.progress, self.cfg.warmup + self.cfg.duration);
         let mut measuring = false;
+        let timer = match interval {
+            Some(_) => Some(SendTimer::new(&self.poll)?),
+            None => None,
+        };
         loop {
             let now = Instant::now();
             if now >= end {
@@ -254,10 +315,10 @@ impl Engine<'_> {
                 next_housekeeping = now + HOUSEKEEPING_PERIOD;
                 progress.tick(now - start, self.completed);
             }
-            let mut wait = (end - now).min(HOUSEKEEPING_PERIOD);
-            if let Some(iv) = interval {
+            let wait = (end - now).min(HOUSEKEEPING_PERIOD);
+            if let (Some(iv), Some(t)) = (interval, &timer) {
                 let due = start + iv.mul_f64(intended_k as f64);
-                wait = wait.min(due.saturating_duration_since(now));
+                t.arm(due.saturating_duration_since(now));
             }
             match self.poll.poll(&mut events, Some(wait)) {
                 Ok(()) => {}
@@ -265,6 +326,12 @@ impl Engine<'_> {
                 Err(e) => return Err(e.into()),
             }
             for ev in events.iter() {
+                if ev.token() == TIMER_TOKEN {
+                    if let Some(t) = &timer {
+                        t.clear();
+                    }
+                    continue;
+                }
                 let i = ev.token().0;
                 let now = Instant::now();
                 if ev.is_writable() {

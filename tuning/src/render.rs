@@ -85,7 +85,7 @@ pub fn markdown(p: &Plan, sweeps: &[(String, Sweep)]) -> String {
         "- Peak factor {} (peak-hour rate over the daily average).",
         a.peak_factor
     );
-    let _ = writeln!(s, "- Cores loaded to at most {:.0} % of the measured max at peak (headroom for bursts and GC-free jitter).", a.utilisation_max * 100.0);
+    let _ = writeln!(s, "- Cores loaded to at most {:.0} % of the measured max at peak (headroom for bursts and scheduling jitter).", a.utilisation_max * 100.0);
     let _ = writeln!(
         s,
         "- {} cores per node, {} spare node(s) for failures and rolling deploys.",
