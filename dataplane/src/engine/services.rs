@@ -5,7 +5,8 @@
 use linkflow_codec::expr::ArchivedBody;
 
 use super::execution::Services;
-use super::js::{JsError, JsRuntime};
+use super::js::{JsError, JsLimits, JsRuntime};
+use super::limits::Limits;
 use super::node::{JsMode, JsOutput, NodeError};
 use super::run_data::ExecView;
 use super::scope::ItemScope;
@@ -26,8 +27,19 @@ impl<'c> EngineServices<'c> {
     /// Services with a JavaScript runtime and a fixed clock at `now_ms` (the wall-time
     /// limit then never trips: for one-shot runs and tests).
     pub fn with_js(now_ms: i64) -> Result<Self, JsError> {
+        Self::with_js_limits(now_ms, &Limits::default())
+    }
+
+    /// Services with a JavaScript runtime bounded by the execution limits
+    /// `js_memory_bytes` and `js_time_ms` (the passthrough of [`Limits`] to QuickJS).
+    pub fn with_js_limits(now_ms: i64, limits: &Limits) -> Result<Self, JsError> {
+        let js_limits = JsLimits {
+            memory_bytes: limits.js_memory_bytes,
+            deadline_ms: limits.js_time_ms,
+            ..JsLimits::default()
+        };
         Ok(EngineServices {
-            js: Some(JsRuntime::new()?),
+            js: Some(JsRuntime::with_limits(js_limits)?),
             clock: Box::new(move || now_ms),
         })
     }
