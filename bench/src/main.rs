@@ -1,6 +1,92 @@
-//! linkflow-bench.
+//! `linkflow-bench`: runs a named scenario end to end and prints one side-by-side table.
+//!
+//! `linkflow-bench reference [--duration 10s] [--warmup 3s] [--connections 32] [--with-wrk]
+//! [--peer node-red=http://127.0.0.1:1880/webhook/bench,PID] [--out results.json]`
+//!
+//! Servers run on CPU 1 and the load generator on CPU 0 (taskset), as the standard
+//! measurement in shared/reference/README.md; every row is measured in the same run so
+//! ratios are comparable even when absolute figures drift on a shared machine.
+
+mod runner;
+mod scenario;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Parser;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {}
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(about = "LinkFlow benchmark harness: one scenario, one table, ratios from the same run")]
+pub struct Args {
+    /// Scenario name (`list` prints them).
+    pub scenario: String,
+    /// Measured seconds per row.
+    #[arg(long, default_value = "10s")]
+    pub duration: String,
+    /// Warm-up per row.
+    #[arg(long, default_value = "3s")]
+    pub warmup: String,
+    /// Keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Also measure the bare server with wrk (load generator comparison).
+    #[arg(long)]
+    pub with_wrk: bool,
+    /// An already running peer: `name=URL[,PID]` (start them with
+    /// shared/reference/peers/run-peers.sh serve-nodered / serve-n8n).
+    #[arg(long)]
+    pub peer: Vec<String>,
+    /// Directory holding linkflow-loadtest and bare_server (default: next to this binary).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Reference workflow.
+    #[arg(
+        long,
+        default_value = "/work/shared/reference/workflows/webhook-bench.json"
+    )]
+    pub workflow: PathBuf,
+    /// Results file.
+    #[arg(long, default_value = "bench-results.json")]
+    pub out: PathBuf,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.scenario == "list" {
+        for s in scenario::SCENARIOS {
+            println!(
+                "{:<18} {}{}",
+                s.name,
+                s.about,
+                s.blocked_on
+                    .map(|b| format!(" [not yet: needs {b}]"))
+                    .unwrap_or_default()
+            );
+        }
+        return Ok(());
+    }
+    let Some(sc) = scenario::find(&args.scenario) else {
+        bail!(
+            "unknown_scenario: {:?} (try `linkflow-bench list`)",
+            args.scenario
+        );
+    };
+    if let Some(why) = sc.blocked_on {
+        bail!(
+            "scenario_not_yet: {} cannot run yet: it needs {why}",
+            sc.name
+        );
+    }
+    let rows = runner::reference(&args)?;
+    let table = runner::table(&rows);
+    print!("{table}");
+    let json = serde_json::json!({ "scenario": sc.name, "rows": rows, "table": table });
+    std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("results written to {}", args.out.display());
+    Ok(())
+}
