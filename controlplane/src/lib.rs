@@ -3,11 +3,12 @@
 //! The control plane and the `linkflow` command line.
 #![warn(missing_docs)]
 
-pub mod storage;
 pub mod api;
 pub mod auth;
+pub mod cli;
+pub mod config;
 pub mod credentials;
 pub mod deploy;
 pub mod ratelimit;
-pub mod config;
 pub mod server;
+pub mod storage;

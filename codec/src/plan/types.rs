@@ -63,6 +63,7 @@ pub struct PlanSettings {
 
 /// n8n's execution order setting.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
 pub enum ExecutionOrder {
     /// Legacy breadth-first order.
     V0,
@@ -83,6 +84,7 @@ pub struct Persistence {
 
 /// How much of one execution the journal keeps.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
 pub enum SaveLevel {
     /// Nothing.
     None,
@@ -155,6 +157,7 @@ pub struct NodeSettings {
 
 /// n8n's `onError` (legacy `continueOnFail: true` maps to `ContinueRegularOutput`).
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
 pub enum OnError {
     /// Fail the execution (default).
     StopWorkflow,
@@ -225,6 +228,7 @@ pub struct WebhookTrigger {
 
 /// n8n's webhook `responseMode`.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
 pub enum ResponseMode {
     /// Answer at once, then run.
     OnReceived,
@@ -236,6 +240,7 @@ pub enum ResponseMode {
 
 /// n8n's webhook `responseData` (lastNode mode).
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[rkyv(derive(Debug))]
 pub enum ResponseData {
     /// The first item's json.
     FirstEntryJson,
@@ -305,6 +310,7 @@ pub enum PValue {
 /// Node kinds the engine implements. `Unsupported` never appears in a sealed plan:
 /// the compiler rejects such workflows, listing every unsupported type.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
 #[allow(missing_docs)]
 pub enum NodeKind {
     ManualTrigger,

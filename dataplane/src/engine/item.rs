@@ -26,6 +26,10 @@ pub struct PairedItem {
 impl<'a> Item<'a> {
     /// An item with `json` only and no lineage.
     pub fn new(json: Value<'a>) -> Self {
-        Item { json, binary: Value::Undefined, paired: &[] }
+        Item {
+            json,
+            binary: Value::Undefined,
+            paired: &[],
+        }
     }
 }

@@ -99,13 +99,13 @@ impl<'a> Value<'a> {
             serde_json::Value::Array(items) => Value::Array(
                 arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_json(arena, v))),
             ),
-            serde_json::Value::Object(members) => {
-                Value::Object(arena.alloc_slice_fill_iter(
+            serde_json::Value::Object(members) => Value::Object(
+                arena.alloc_slice_fill_iter(
                     members
                         .iter()
                         .map(|(k, v)| (&*arena.alloc_str(k), Value::from_json(arena, v))),
-                ))
-            }
+                ),
+            ),
         }
     }
 
@@ -270,13 +270,17 @@ mod tests {
 
     #[test]
     fn strings_escape_control_characters() {
-        assert_eq!(stringify(Value::String("a\"b\\\n\u{1}é")), "\"a\\\"b\\\\\\n\\u0001é\"");
+        assert_eq!(
+            stringify(Value::String("a\"b\\\n\u{1}é")),
+            "\"a\\\"b\\\\\\n\\u0001é\""
+        );
     }
 
     #[test]
     fn json_round_trip_keeps_key_order() {
         let arena = Bump::new();
-        let json: serde_json::Value = serde_json::from_str(r#"{"z":1,"a":[1,"x",null],"m":{"k":true}}"#).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(r#"{"z":1,"a":[1,"x",null],"m":{"k":true}}"#).unwrap();
         let v = Value::from_json(&arena, &json);
         assert_eq!(stringify(v), r#"{"z":1,"a":[1,"x",null],"m":{"k":true}}"#);
         assert_eq!(v.to_json(), json);

@@ -1,0 +1,62 @@
+//! The `linkflow` command line: one module per subcommand.
+//!
+//! Adding a subcommand takes one variant in [`Command`] and one module here: the module
+//! exposes an `Args` struct (`clap::Args`) and `pub fn run(&Args) -> anyhow::Result<()>`
+//! (or an exit code when the command reports failures without erroring).
+
+pub mod compat;
+pub mod compile;
+pub mod dataplane;
+pub mod import;
+pub mod inspect;
+pub mod run;
+pub mod serve;
+
+use std::process::ExitCode;
+
+/// The `linkflow` command line.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "linkflow",
+    version,
+    about = "LinkFlow: an n8n-compatible workflow engine"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands of `linkflow`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Compile an n8n workflow export into a sealed plan (prints plan id and size, or every error).
+    Compile(compile::CompileArgs),
+    /// Print a readable dump of a sealed plan.
+    Inspect(inspect::InspectArgs),
+    /// Report how much of a directory of n8n workflows imports and compiles.
+    Compat(compat::CompatArgs),
+    /// Execute a workflow in-process and print the result.
+    Run(run::RunArgs),
+    /// Run the control plane with an embedded data plane.
+    Serve(crate::config::ServeArgs),
+    /// Import a workflow into a running control plane.
+    Import(import::ImportArgs),
+    /// Run one data-plane node (shards, webhooks, admin port).
+    Dataplane(dataplane::DataplaneArgs),
+}
+
+impl Command {
+    /// Runs the subcommand and returns the process exit code.
+    pub fn execute(&self) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Compile(args) => compile::run(args),
+            Command::Inspect(args) => inspect::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Compat(args) => compat::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Run(args) => run::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Import(args) => import::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Dataplane(args) => dataplane::run(args).map(|()| ExitCode::SUCCESS),
+        }
+    }
+}
