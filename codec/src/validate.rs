@@ -391,14 +391,16 @@ fn check_expressions(node: &str, params: &Map<String, Value>, out: &mut Vec<Diag
             value,
             &mut format!("parameters.{key}"),
             &mut |path, source| {
+                // A malformed expression is a warning, not an error: n8n activates such a
+                // workflow and fails the node when it runs (the golden case
+                // `expr_syntax_error` pins the 500 answer), so the plan keeps the expression
+                // as invalid and the engine fails that node the same way.
                 if let Err(error) = crate::expr::compile(source) {
                     if seen.insert(path.to_owned()) {
-                        out.push(Diagnostic::error(
-                            BAD_EXPRESSION,
-                            Some(node),
-                            path,
-                            error.to_string(),
-                        ));
+                        let mut finding =
+                            Diagnostic::error(BAD_EXPRESSION, Some(node), path, error.to_string());
+                        finding.severity = Severity::Warning;
+                        out.push(finding);
                     }
                 }
             },

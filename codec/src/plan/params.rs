@@ -88,8 +88,8 @@ impl Params {
         if let Some(&index) = self.by_source.get(source) {
             return index;
         }
-        // A syntax error was reported by validation already; the plan keeps it as an
-        // invalid expression only when such a workflow is compiled anyway (never today).
+        // A syntax error was reported by validation as a warning; the plan keeps it as an
+        // invalid expression so that the node fails at run time, as in n8n.
         let compiled = expr::compile(source)
             .unwrap_or_else(|error| CompiledExpression::invalid(source, &error));
         let unsupported = compiled.unsupported_features();

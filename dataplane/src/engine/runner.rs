@@ -279,14 +279,21 @@ pub fn body_json(body: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
-/// Compiles an n8n workflow export to plan bytes.
+/// Compiles an n8n workflow export to plan bytes with the codec's validating compiler.
+/// Every error (unsupported node types, broken connections, malformed expressions ...)
+/// is reported, one per line, with its stable code.
 pub fn compile_workflow(workflow: &serde_json::Value) -> Result<rkyv::util::AlignedVec, String> {
-    if !workflow["nodes"].is_array() {
-        return Err("LF-ENGINE-052: the workflow has no \"nodes\" array".to_owned());
-    }
-    Ok(super::quick_plan::archive(
-        &super::quick_plan::plan_from_workflow(workflow),
-    ))
+    use linkflow_codec::{model, plan::compiler, validate::Severity};
+    let document = model::import_value(workflow.clone()).map_err(|e| e.to_string())?;
+    let compiled = compiler::compile(&document.workflow).map_err(|diagnostics| {
+        diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    rkyv::to_bytes::<rkyv::rancor::Error>(&compiled.plan).map_err(|e| e.to_string())
 }
 
 /// `linkflow run`: compiles `workflow` and executes it once, for `request` or from the
