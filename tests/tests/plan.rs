@@ -1,0 +1,186 @@
+//! Sealed plans: deterministic bytes, validation of received bytes, and the validation codes
+//! that an author sees.
+
+use linkflow_codec::{compile_export, envelope, model, validate};
+use serde_json::json;
+
+fn reference_workflow() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/reference/workflows/webhook-bench.json"
+    );
+    std::fs::read(path).unwrap_or_else(|_| {
+        // Without ../shared, an equivalent small workflow keeps the test meaningful.
+        serde_json::to_vec(&webhook_workflow(json!([]), json!({}))).unwrap()
+    })
+}
+
+fn webhook_workflow(
+    extra_nodes: serde_json::Value,
+    connections: serde_json::Value,
+) -> serde_json::Value {
+    let mut nodes = vec![json!({
+        "id": "1", "name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
+        "position": [0, 0], "parameters": {"httpMethod": "POST", "path": "t", "responseMode": "lastNode"}
+    })];
+    nodes.extend(extra_nodes.as_array().cloned().unwrap_or_default());
+    json!({"name": "t", "nodes": nodes, "connections": connections, "settings": {"executionOrder": "v1"}})
+}
+
+fn codes(workflow: &serde_json::Value) -> Vec<&'static str> {
+    let document = model::import_value(workflow.clone()).expect("imports");
+    validate::validate(&document.workflow, validate::Stage::Compile)
+        .into_iter()
+        .filter(|d| d.severity == validate::Severity::Error)
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn compiling_twice_gives_identical_bytes_and_plan_id() {
+    let bytes = reference_workflow();
+    let first = compile_export(&bytes).expect("the reference workflow compiles");
+    let second = compile_export(&bytes).expect("the reference workflow compiles");
+    assert_eq!(&first.bytes[..], &second.bytes[..]);
+    assert_eq!(first.plan_id, second.plan_id);
+    assert_eq!(envelope::plan_id(&first.bytes).unwrap(), first.plan_id);
+}
+
+#[test]
+fn a_flipped_byte_anywhere_is_rejected_never_a_panic() {
+    let sealed = compile_export(&reference_workflow()).unwrap();
+    assert!(envelope::open(&sealed.bytes).is_ok());
+    for position in 0..sealed.bytes.len() {
+        for mask in [0x01u8, 0x80] {
+            let mut corrupted = envelope::aligned(&sealed.bytes);
+            corrupted[position] ^= mask;
+            let error = envelope::open(&corrupted)
+                .err()
+                .unwrap_or_else(|| panic!("byte {position} ^ {mask:#x} was accepted"));
+            assert!(!error.to_string().is_empty());
+        }
+    }
+}
+
+#[test]
+fn truncated_and_extended_plans_are_rejected() {
+    let sealed = compile_export(&reference_workflow()).unwrap();
+    for length in [
+        0,
+        1,
+        8,
+        envelope::HEADER_BYTES - 1,
+        envelope::HEADER_BYTES,
+        sealed.bytes.len() - 1,
+    ] {
+        let cut = envelope::aligned(&sealed.bytes[..length]);
+        assert!(
+            envelope::open(&cut).is_err(),
+            "length {length} was accepted"
+        );
+    }
+    let mut longer = sealed.bytes.to_vec();
+    longer.push(0);
+    assert!(envelope::open(&envelope::aligned(&longer)).is_err());
+}
+
+#[test]
+fn duplicate_node_names_are_reported() {
+    let wf = webhook_workflow(
+        json!([
+            {"name": "A", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [1, 0], "parameters": {}},
+            {"name": "A", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 0], "parameters": {}}
+        ]),
+        json!({}),
+    );
+    assert!(codes(&wf).contains(&validate::DUPLICATE_NAME));
+}
+
+#[test]
+fn connections_to_missing_nodes_are_reported() {
+    let wf = webhook_workflow(
+        json!([]),
+        json!({"Webhook": {"main": [[{"node": "Nowhere", "type": "main", "index": 0}]]}}),
+    );
+    assert!(codes(&wf).contains(&validate::UNKNOWN_TARGET));
+}
+
+#[test]
+fn a_workflow_without_trigger_is_reported() {
+    let wf = json!({"name": "t", "nodes": [
+        {"name": "A", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [0, 0], "parameters": {}}
+    ], "connections": {}});
+    assert!(codes(&wf).contains(&validate::NO_TRIGGER));
+}
+
+#[test]
+fn unknown_node_types_are_errors_at_compile_and_warnings_at_import() {
+    let wf = webhook_workflow(
+        json!([{"name": "X", "type": "n8n-nodes-base.doesNotExist", "typeVersion": 1, "position": [1, 0], "parameters": {}}]),
+        json!({"Webhook": {"main": [[{"node": "X", "type": "main", "index": 0}]]}}),
+    );
+    assert!(codes(&wf).contains(&validate::UNKNOWN_TYPE));
+    let document = model::import_value(wf).unwrap();
+    let at_import = validate::validate(&document.workflow, validate::Stage::Import);
+    assert!(at_import
+        .iter()
+        .any(|d| d.code == validate::UNKNOWN_TYPE && d.severity == validate::Severity::Warning));
+}
+
+#[test]
+fn many_errors_are_reported_at_once() {
+    let wf = webhook_workflow(
+        json!([
+            {"name": "A", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [1, 0], "parameters": {}},
+            {"name": "A", "type": "n8n-nodes-base.noOp", "typeVersion": 1, "position": [2, 0], "parameters": {}},
+            {"name": "X", "type": "n8n-nodes-base.doesNotExist", "typeVersion": 1, "position": [3, 0], "parameters": {}}
+        ]),
+        json!({"Webhook": {"main": [[{"node": "Nowhere", "type": "main", "index": 0}]]}}),
+    );
+    let found = codes(&wf);
+    for code in [
+        validate::DUPLICATE_NAME,
+        validate::UNKNOWN_TARGET,
+        validate::UNKNOWN_TYPE,
+    ] {
+        assert!(found.contains(&code), "{code} missing from {found:?}");
+    }
+}
+
+#[test]
+fn a_malformed_expression_names_node_and_path_and_still_compiles() {
+    // n8n activates such a workflow and fails the node at run time (golden `expr_syntax_error`).
+    let wf = webhook_workflow(
+        json!([{"name": "Set", "type": "n8n-nodes-base.set", "typeVersion": 3.4, "position": [1, 0],
+                "parameters": {"assignments": {"assignments": [
+                    {"id": "1", "name": "x", "value": "={{ $json.a + }}", "type": "string"}]}}}]),
+        json!({"Webhook": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}}),
+    );
+    let document = model::import_value(wf.clone()).unwrap();
+    let findings = validate::validate(&document.workflow, validate::Stage::Compile);
+    let finding = findings
+        .iter()
+        .find(|d| d.code == validate::BAD_EXPRESSION)
+        .expect("the malformed expression is reported");
+    assert_eq!(finding.node.as_deref(), Some("Set"));
+    assert!(
+        finding.path.starts_with("parameters.assignments"),
+        "{}",
+        finding.path
+    );
+    assert!(compile_export(&serde_json::to_vec(&wf).unwrap()).is_ok());
+}
+
+#[test]
+fn garbage_input_is_an_import_error_with_a_code() {
+    for input in [
+        &b""[..],
+        b"not json",
+        b"[]",
+        b"{\"nodes\": 5}",
+        b"{\"workflow\": null}",
+    ] {
+        let error = model::import(input).expect_err("garbage is refused");
+        assert!(error.code.starts_with("LF-"), "{error}");
+    }
+}
