@@ -25,7 +25,7 @@ fn slow_workflow() -> serde_json::Value {
             webhook("slow", "POST", "lastNode", json!({})),
             json!({"name": "Busy", "type": "n8n-nodes-base.code", "typeVersion": 2, "position": [200, 0],
                    "parameters": {"jsCode":
-                     "let x = 0; for (let i = 0; i < 20000; i++) { x += i % 7; } return [{ json: { x } }];"}}),
+                     "let x = 0; for (let i = 0; i < 300000; i++) { x += i % 7; } return [{ json: { x } }];"}}),
         ],
         json!({"latencyBudgetMs": BUDGET_MS}),
     )
