@@ -15,6 +15,7 @@ pub mod expr;
 pub mod model;
 pub mod plan;
 pub mod validate;
+pub mod wire;
 
 use validate::Diagnostic;
 
