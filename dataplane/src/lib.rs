@@ -15,6 +15,8 @@ pub mod admin;
 #[cfg(target_os = "linux")]
 pub mod ingress;
 #[cfg(target_os = "linux")]
+pub mod journal;
+#[cfg(target_os = "linux")]
 pub mod node;
 #[cfg(target_os = "linux")]
 pub mod schedule;
