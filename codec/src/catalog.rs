@@ -120,6 +120,21 @@ pub const ENTRIES: &[Entry] = &[
         &[1.0, 1.1, 1.2, 1.3],
     ),
     entry("n8n-nodes-base.stickyNote", NodeKind::StickyNote, &[1.0]),
+    // The pre-1.0 "Start" node: a manual trigger under another name.
+    entry("n8n-nodes-base.start", NodeKind::ManualTrigger, &[1.0]),
+    entry(
+        "n8n-nodes-base.itemLists",
+        NodeKind::ItemLists,
+        &[1.0, 2.0, 2.1, 2.2, 3.0, 3.1],
+    ),
+    entry(
+        "n8n-nodes-base.n8nTrainingCustomerDatastore",
+        NodeKind::CustomerDatastore,
+        &[1.0],
+    ),
+    entry("n8n-nodes-base.xml", NodeKind::Xml, &[1.0]),
+    entry("n8n-nodes-base.interval", NodeKind::Interval, &[1.0]),
+    entry("n8n-nodes-base.html", NodeKind::Html, &[1.0, 1.1, 1.2]),
 ];
 
 /// Whether the engine can run a node type at a version.
@@ -156,6 +171,7 @@ pub fn is_trigger_kind(kind: NodeKind) -> bool {
             | NodeKind::ScheduleTrigger
             | NodeKind::Cron
             | NodeKind::ExecuteWorkflowTrigger
+            | NodeKind::Interval
     )
 }
 

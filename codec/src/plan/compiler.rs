@@ -226,6 +226,7 @@ fn plan_node(node: &Node, params: PValue) -> PlanNode {
             always_output_data: node.flag("alwaysOutputData"),
             execute_once: node.flag("executeOnce"),
         },
+        fast: super::typed::fast_params(kind, version, &params),
         params,
         input_count: catalog::input_count(kind, version, raw),
         output_count: catalog::output_count(kind, version, raw, on_error),
@@ -368,6 +369,14 @@ fn trigger_table(workflow: &Workflow, order: &[usize], out: &mut Vec<Diagnostic>
                     timezone: String::new(),
                 })),
                 Err(message) => fail("parameters.triggerTimes", message),
+            },
+            NodeKind::Interval => match schedule::interval_trigger(params) {
+                Ok(cron) => triggers.push(Trigger::Schedule(ScheduleTrigger {
+                    node: at,
+                    cron: vec![cron],
+                    timezone: String::new(),
+                })),
+                Err(message) => fail("parameters.interval", message),
             },
             _ => {}
         }

@@ -29,7 +29,51 @@ impl Params {
             };
         };
         let mut path = "parameters".to_owned();
-        self.object(params, &mut path, &node.name, out)
+        let converted = self.object(params, &mut path, &node.name, out);
+        if node.type_name == HTML_TYPE {
+            return self.html_resolvables(node, converted, out);
+        }
+        converted
+    }
+
+    /// The HTML node's template is plain text in which n8n evaluates every `{{ ... }}`
+    /// at run time (`getResolvables`); each one is compiled here, in order, and added as
+    /// `$resolvables: [{text, expr}]` so that the engine needs no compiler.
+    fn html_resolvables(
+        &mut self,
+        node: &Node,
+        converted: PValue,
+        out: &mut Vec<Diagnostic>,
+    ) -> PValue {
+        let operation = node
+            .param("operation")
+            .and_then(Value::as_str)
+            .unwrap_or("generateHtmlTemplate");
+        let Some(Value::String(html)) = node.param("html") else {
+            return converted;
+        };
+        if operation != "generateHtmlTemplate" || html.starts_with('=') {
+            return converted;
+        }
+        let PValue::Object {
+            mut keys,
+            mut values,
+        } = converted
+        else {
+            return converted;
+        };
+        let mut entries = Vec::new();
+        for text in resolvables(html) {
+            let source = format!("={text}");
+            let expr = self.expression(&source, "parameters.html", &node.name, out);
+            entries.push(PValue::Object {
+                keys: vec!["text".to_owned(), "expr".to_owned()],
+                values: vec![PValue::String(text.to_owned()), PValue::Expr(expr)],
+            });
+        }
+        keys.push(HTML_RESOLVABLES.to_owned());
+        values.push(PValue::Array(entries));
+        PValue::Object { keys, values }
     }
 
     fn object(
@@ -116,6 +160,28 @@ impl Params {
     }
 }
 
+/// Type name of n8n's HTML node.
+const HTML_TYPE: &str = "n8n-nodes-base.html";
+/// Parameter key under which the HTML node's compiled `{{ }}` segments are stored.
+pub const HTML_RESOLVABLES: &str = "$resolvables";
+
+/// n8n's `getResolvables`: every `{{ ... }}` (shortest match, across lines) in order.
+pub fn resolvables(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start + 2..].find("}}") else {
+            break;
+        };
+        let stop = start + 2 + end + 2;
+        found.push(&text[offset + start..offset + stop]);
+        offset += stop;
+        rest = &text[offset..];
+    }
+    found
+}
+
 /// JSON -> [`PValue`] without expression compilation (pinned data, static data).
 pub fn pvalue_plain(value: &Value) -> PValue {
     match value {
@@ -160,6 +226,14 @@ pub(crate) fn check_params(node: &Node, out: &mut Vec<Diagnostic>) {
         NodeKind::SplitOut => &[("fieldToSplitOut", Shape::String, version >= 1.0)],
         _ => &[],
     };
+    if let Some(reason) = unsupported_operation(entry.kind, node) {
+        out.push(Diagnostic::error(
+            BAD_PARAMETER,
+            Some(&node.name),
+            "parameters.operation",
+            reason,
+        ));
+    }
     if entry.kind == NodeKind::Code && language != "javaScript" {
         out.push(Diagnostic::error(
             BAD_PARAMETER,
@@ -188,6 +262,19 @@ pub(crate) fn check_params(node: &Node, out: &mut Vec<Diagnostic>) {
                 format!("expected a {shape:?}, found a {}", json_kind(other)).to_lowercase(),
             )),
         }
+    }
+}
+
+/// Operations of supported node types that the engine does not implement, with why: a
+/// workflow using one does not compile (instead of failing at run time).
+fn unsupported_operation(kind: NodeKind, node: &Node) -> Option<String> {
+    let operation = node.param("operation").and_then(Value::as_str);
+    match (kind, operation) {
+        (NodeKind::Html, Some("extractHtmlContent")) => Some(
+            "HTML operation 'extractHtmlContent' is not supported (it needs a CSS selector engine over parsed HTML)"
+                .to_owned(),
+        ),
+        _ => None,
     }
 }
 
@@ -288,4 +375,19 @@ pub(crate) fn webhook(node: &Node, at: u32) -> Result<WebhookTrigger, (&'static 
         response_data,
         response_code,
     })
+}
+
+#[cfg(test)]
+mod resolvable_tests {
+    use super::resolvables;
+
+    #[test]
+    fn resolvables_are_the_shortest_double_brace_segments_in_order() {
+        assert_eq!(
+            resolvables("<p>{{ $json.a }}</p>{{\n 1 + 1 }}{{ x"),
+            vec!["{{ $json.a }}", "{{\n 1 + 1 }}"]
+        );
+        assert_eq!(resolvables("{{ a }} }}"), vec!["{{ a }}"]);
+        assert!(resolvables("no braces, é ☃").is_empty());
+    }
 }

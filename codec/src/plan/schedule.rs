@@ -179,3 +179,87 @@ pub fn cron_trigger(params: Option<&Map<String, Value>>) -> Result<Vec<String>, 
         })
         .collect()
 }
+
+/// The legacy `interval` trigger (`parameters.interval`, `parameters.unit`) as one cron
+/// expression. n8n runs it with `setInterval` from activation; cron fires on wall-clock
+/// multiples instead, which is the same cadence when the period divides the next larger
+/// unit (every 15 s, 10 min, 6 h, 1 day ...). Other periods (every 45 s, 7 h) would drift
+/// at each boundary, so they are rejected rather than run at a different rate.
+pub fn interval_trigger(params: Option<&Map<String, Value>>) -> Result<String, RuleError> {
+    const SECONDS_PER_MINUTE: u64 = 60;
+    const SECONDS_PER_HOUR: u64 = 3_600;
+    const SECONDS_PER_DAY: u64 = 86_400;
+    let empty = Map::new();
+    let params = params.unwrap_or(&empty);
+    let value = interval(params, "interval", 1)?;
+    let unit_seconds = match params
+        .get("unit")
+        .and_then(Value::as_str)
+        .unwrap_or("seconds")
+    {
+        "seconds" => 1,
+        "minutes" => SECONDS_PER_MINUTE,
+        "hours" => SECONDS_PER_HOUR,
+        other => return Err(format!("unknown interval unit {other:?}")),
+    };
+    let period = value
+        .checked_mul(unit_seconds)
+        .ok_or_else(|| "`interval` is too large".to_owned())?;
+    let divides =
+        |unit: u64, next: u64| period.is_multiple_of(unit) && next.is_multiple_of(period / unit);
+    if period < SECONDS_PER_MINUTE && divides(1, SECONDS_PER_MINUTE) {
+        Ok(format!("{} * * * * *", step(period)))
+    } else if period < SECONDS_PER_HOUR && divides(SECONDS_PER_MINUTE, 60) {
+        Ok(format!("0 {} * * * *", step(period / SECONDS_PER_MINUTE)))
+    } else if period < SECONDS_PER_DAY && divides(SECONDS_PER_HOUR, 24) {
+        Ok(format!("0 0 {} * * *", step(period / SECONDS_PER_HOUR)))
+    } else if period == SECONDS_PER_DAY {
+        Ok("0 0 0 * * *".to_owned())
+    } else {
+        Err(format!(
+            "an interval of {period} s does not divide a minute, an hour or a day, so no schedule fires at that exact rate"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod interval_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cron(params: serde_json::Value) -> Result<String, RuleError> {
+        interval_trigger(params.as_object())
+    }
+
+    #[test]
+    fn periods_that_divide_the_next_unit_become_cron_steps() {
+        assert_eq!(cron(json!({})).unwrap(), "* * * * * *");
+        assert_eq!(cron(json!({"interval": 15})).unwrap(), "*/15 * * * * *");
+        assert_eq!(cron(json!({"interval": 120})).unwrap(), "0 */2 * * * *");
+        assert_eq!(
+            cron(json!({"interval": 10, "unit": "minutes"})).unwrap(),
+            "0 */10 * * * *"
+        );
+        assert_eq!(
+            cron(json!({"interval": 90, "unit": "minutes"})).unwrap_err(),
+            "an interval of 5400 s does not divide a minute, an hour or a day, so no schedule fires at that exact rate"
+        );
+        assert_eq!(
+            cron(json!({"interval": 6, "unit": "hours"})).unwrap(),
+            "0 0 */6 * * *"
+        );
+        assert_eq!(
+            cron(json!({"interval": 24, "unit": "hours"})).unwrap(),
+            "0 0 0 * * *"
+        );
+    }
+
+    #[test]
+    fn bad_intervals_are_errors() {
+        assert!(cron(json!({"interval": 45})).is_err());
+        assert!(cron(json!({"interval": 0})).is_err());
+        assert!(cron(json!({"interval": "x"})).is_err());
+        assert!(cron(json!({"unit": "weeks"})).is_err());
+        assert!(cron(json!({"interval": u64::MAX, "unit": "hours"})).is_err());
+    }
+}

@@ -343,4 +343,13 @@ pub enum NodeKind {
     FunctionItem,
     ExecuteWorkflow,
     StickyNote,
+    // Appended (never reordered): an archived plan stores the discriminant.
+    ItemLists,
+    CustomerDatastore,
+    ErrorTrigger,
+    Interval,
+    Xml,
+    Html,
+    Markdown,
+    GraphQl,
 }
