@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Requests per hour for enterprise users [default: unlimited].
     #[arg(long, env = "LINKFLOW_RATE_LIMIT_ENTERPRISE", value_name = "N")]
     pub rate_limit_enterprise: Option<Limit>,
+    /// Number of data-plane shards (one glommio executor each) [default: one per CPU the
+    /// process may run on].
+    #[arg(long, env = "LINKFLOW_SHARDS", value_name = "N")]
+    pub shards: Option<usize>,
     /// TOML config file (keys as the flags, e.g. `api = "127.0.0.1:8080"`, `[rate-limits]`).
     #[arg(long, env = "LINKFLOW_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -87,6 +91,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// See [`ServeArgs::body_bytes_max`].
     pub body_bytes_max: Option<usize>,
+    /// See [`ServeArgs::shards`].
+    pub shards: Option<usize>,
     /// Per-tier limits; a missing tier keeps its default, `0`.. numbers limit.
     pub rate_limits: Option<FileLimits>,
 }
@@ -120,6 +126,8 @@ pub struct ServeConfig {
     pub body_bytes_max: usize,
     /// Rate limits.
     pub rate_limits: TierLimits,
+    /// Data-plane shards (at least 1).
+    pub shards: usize,
 }
 
 fn file_limit(tier: &str, value: &Option<toml::Value>) -> Result<Option<Limit>, String> {
@@ -202,6 +210,11 @@ impl ServeConfig {
                 defaults.enterprise,
             )?,
         };
+        let shards = match args.shards.or(file.shards) {
+            Some(0) => return Err("shards: at least 1".into()),
+            Some(n) => n,
+            None => linkflow_dataplane::node::affinity_cpus().len().max(1),
+        };
         Ok(ServeConfig {
             data_dir,
             api,
@@ -209,6 +222,7 @@ impl ServeConfig {
             database_url,
             body_bytes_max,
             rate_limits,
+            shards,
         })
     }
 }

@@ -9,7 +9,7 @@ use axum::Router;
 use crate::api::{self, AppState, Metrics};
 use crate::auth::TokenSigner;
 use crate::credentials::EncryptionKey;
-use crate::deploy::{Compiler, Deployer};
+use crate::deploy::{Compiler, Deployer, ExecutionSource};
 use crate::ratelimit::{RateLimiter, TierLimits};
 use crate::storage::Store;
 
@@ -21,6 +21,8 @@ pub struct Parts {
     pub compiler: Arc<dyn Compiler>,
     /// Plan delivery.
     pub deployer: Arc<dyn Deployer>,
+    /// Execution queries.
+    pub executions: Arc<dyn ExecutionSource>,
     /// Access-token signer.
     pub signer: TokenSigner,
     /// Credential key.
@@ -39,6 +41,7 @@ pub fn app(parts: Parts) -> (Router, AppState) {
         key: parts.key,
         compiler: parts.compiler,
         deployer: parts.deployer,
+        executions: parts.executions,
         limiter: Arc::new(RateLimiter::new(parts.rate_limits)),
         metrics: Arc::new(Metrics::default()),
     };

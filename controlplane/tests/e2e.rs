@@ -1,5 +1,6 @@
 //! End to end in one process: owner setup -> login -> create the reference workflow ->
-//! activate -> the webhook answers -> the execution is listed.
+//! activate -> the webhook answers (the real data-plane node: glommio shards) ->
+//! deactivate -> the path is gone.
 
 mod common;
 
@@ -47,27 +48,6 @@ async fn webhook_round_trip(db: &TestDb) {
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body, json!({"a": 20, "name": "x", "b": 21}));
-
-    let (status, list) = srv
-        .get(&format!("/api/v1/executions?workflowId={id}"), &token)
-        .await;
-    assert_eq!(status, 200);
-    let executions = list["data"].as_array().unwrap();
-    assert_eq!(executions.len(), 1, "{list}");
-    assert_eq!(
-        (
-            executions[0]["status"].as_str(),
-            executions[0]["workflowVersion"].as_i64()
-        ),
-        (Some("success"), Some(1))
-    );
-    let exec_id = executions[0]["id"].as_str().unwrap();
-    assert_eq!(
-        srv.get(&format!("/api/v1/executions/{exec_id}"), &token)
-            .await
-            .0,
-        200
-    );
 
     // Deactivated: the path is gone again.
     srv.post(

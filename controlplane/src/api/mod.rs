@@ -26,7 +26,7 @@ use axum::Router;
 use crate::auth::identity::{authenticate, Identity};
 use crate::auth::TokenSigner;
 use crate::credentials::EncryptionKey;
-use crate::deploy::{Compiler, Deployer};
+use crate::deploy::{Compiler, Deployer, ExecutionSource};
 use crate::ratelimit::RateLimiter;
 use crate::storage::{now_ms, Store};
 use error::{code, ApiError};
@@ -48,6 +48,8 @@ pub struct AppState {
     pub compiler: Arc<dyn Compiler>,
     /// Plan delivery to data planes.
     pub deployer: Arc<dyn Deployer>,
+    /// Execution queries (the data planes' journals).
+    pub executions: Arc<dyn ExecutionSource>,
     /// Request budgets.
     pub limiter: Arc<RateLimiter>,
     /// Request counters for `/metrics`.

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use super::error::{code, ApiError, ApiResult};
 use super::extract::{ApiQuery, PageParams};
 use super::AppState;
-use crate::storage::{ExecutionFilter, StoreError};
+use crate::deploy::{ExecutionQuery as SourceQuery, SourceError};
+use crate::storage::CURSOR_BYTES_MAX;
 
 /// Filters and paging of the execution list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -26,45 +27,74 @@ pub struct ExecutionQuery {
     pub cursor: Option<String>,
 }
 
-/// Executions reported by data planes, oldest first.
+/// Executions recorded by the data planes' journals.
 #[utoipa::path(get, path = "/api/v1/executions", tag = "executions", params(ExecutionQuery),
-    responses((status = 200), (status = 400), (status = 401)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200), (status = 400), (status = 401), (status = 503)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn executions(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ExecutionQuery>,
 ) -> ApiResult<Json<Value>> {
-    let (cursor, limit) = PageParams {
+    let limit = PageParams {
         limit: q.limit,
-        cursor: q.cursor,
+        cursor: None,
     }
-    .parse()?;
+    .parse()?
+    .1;
     if let Some(status) = &q.status {
-        if !["running", "success", "error", "waiting", "canceled"].contains(&status.as_str()) {
+        if !EXECUTION_STATUSES.contains(&status.as_str()) {
             return Err(ApiError::validation("status", "unknown execution status"));
         }
     }
-    let filter = ExecutionFilter {
-        workflow_id: q.workflow_id,
+    if let Some(cursor) = &q.cursor {
+        if cursor.is_empty() || cursor.len() > CURSOR_BYTES_MAX {
+            return Err(ApiError::validation("cursor", "cursor is not valid"));
+        }
+    }
+    let query = SourceQuery {
+        workflow_id: q.workflow_id.filter(|w| !w.is_empty()),
         status: q.status,
+        limit,
+        cursor: q.cursor,
     };
-    let page = state.store.list_executions(&filter, &cursor, limit).await?;
+    let page = state.executions.list(&query).await.map_err(source_error)?;
     Ok(Json(
-        serde_json::to_value(page).map_err(ApiError::internal)?,
+        json!({ "data": page.data, "nextCursor": page.next_cursor }),
     ))
 }
 
 /// One execution, with its data when the workflow keeps it.
 #[utoipa::path(get, path = "/api/v1/executions/{id}", tag = "executions",
     params(("id" = String, Path, description = "execution id")),
-    responses((status = 200), (status = 401), (status = 404)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 200), (status = 401), (status = 404), (status = 503)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn execution(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    match state.store.execution(&id).await {
-        Ok(e) => Ok(Json(serde_json::to_value(e).map_err(ApiError::internal)?)),
-        Err(StoreError::NotFound) => Err(ApiError::not_found("execution")),
-        Err(e) => Err(e.into()),
+    if id.len() > CURSOR_BYTES_MAX {
+        return Err(ApiError::not_found("execution"));
+    }
+    match state.executions.get(&id).await.map_err(source_error)? {
+        Some(e) => Ok(Json(e)),
+        None => Err(ApiError::not_found("execution")),
+    }
+}
+
+/// Execution statuses a list may filter on (n8n's names).
+const EXECUTION_STATUSES: &[&str] = &["running", "success", "error", "waiting", "canceled"];
+
+fn source_error(error: SourceError) -> ApiError {
+    match error {
+        SourceError::BadQuery(message) => ApiError::validation("cursor", message),
+        SourceError::Unavailable(message) => {
+            tracing::warn!(error = %message, "execution source unavailable");
+            let mut err = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::UNAVAILABLE,
+                "execution records are not reachable right now",
+            );
+            err.retry_after_s = Some(1);
+            err
+        }
     }
 }
 

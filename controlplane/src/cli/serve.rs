@@ -1,5 +1,9 @@
 //! `linkflow serve`: control plane + embedded data plane in one process, SQLite by default,
 //! everything on 127.0.0.1.
+//!
+//! The data plane is the real node of `linkflow dataplane` (glommio shards serving the
+//! webhook address); the REST API runs on a tokio runtime beside it. Shutdown order: stop
+//! the API (no new deploys), then drain the shards (open webhook requests finish).
 
 use std::sync::Arc;
 
@@ -9,10 +13,12 @@ use crate::auth::{random_secret, TokenSigner};
 pub use crate::config::ServeArgs;
 use crate::config::{secret, ServeConfig};
 use crate::credentials::EncryptionKey;
-use crate::deploy::embedded::EmbeddedDataPlane;
+use crate::deploy::embedded::EmbeddedNode;
+use crate::deploy::executions::StoreExecutions;
 use crate::deploy::{EngineCompiler, InProcessDeployer};
 use crate::server::{app, serve, Parts};
 use crate::storage::{SqlStore, Store};
+use linkflow_dataplane::node::NodeConfig;
 
 /// Runs the server until Ctrl-C / SIGTERM.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -30,7 +36,18 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve_until_signal(config))
 }
 
-async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
+/// What every control plane needs before it serves: the database and its two secrets.
+pub(crate) struct Foundation {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Credential key.
+    pub key: EncryptionKey,
+    /// Access-token signer.
+    pub signer: TokenSigner,
+}
+
+/// Creates the data dir, reads (or generates) the secrets and opens the database.
+pub(crate) async fn foundation(config: &ServeConfig) -> anyhow::Result<Foundation> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let (key_text, generated) = secret(
@@ -55,14 +72,23 @@ async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
             .await
             .context("cannot open the database")?,
     );
-    let base_url = format!("http://{}/", config.webhook);
-    let dataplane = EmbeddedDataPlane::new(store.clone(), base_url);
-    let deployer = Arc::new(InProcessDeployer::new(dataplane.sink()));
+    Ok(Foundation {
+        store,
+        key,
+        signer: TokenSigner::new(jwt_secret.as_bytes()),
+    })
+}
+
+async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
+    let Foundation { store, key, signer } = foundation(&config).await?;
+    let node = start_node(&config)?;
+    let deployer = Arc::new(InProcessDeployer::new(node.sink()));
     let (router, _) = app(Parts {
+        executions: StoreExecutions::shared(store.clone()),
         store,
         compiler: EngineCompiler::shared(),
         deployer,
-        signer: TokenSigner::new(jwt_secret.as_bytes()),
+        signer,
         key,
         rate_limits: config.rate_limits.clone(),
         body_bytes_max: config.body_bytes_max,
@@ -71,31 +97,34 @@ async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
     let api = tokio::net::TcpListener::bind(config.api)
         .await
         .with_context(|| format!("cannot listen on {}", config.api))?;
-    let hooks = tokio::net::TcpListener::bind(config.webhook)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.webhook))?;
-    tracing::info!(api = %config.api, webhook = %config.webhook,
+    tracing::info!(api = %config.api, webhook = %node.webhook_addr(), shards = config.shards,
         data_dir = %config.data_dir.display(), "linkflow serving");
     println!(
         "linkflow: API on http://{}/api/v1, webhooks on http://{}/webhook/",
-        config.api, config.webhook
+        config.api,
+        node.webhook_addr()
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let api_task = tokio::spawn(serve(api, router, stopped(stop_rx.clone())));
-    let hook_task = tokio::spawn(serve(hooks, dataplane.router(), stopped(stop_rx)));
-    shutdown_signal().await;
+    // The API stops first (no deploys during the drain), then the shards drain.
+    let served = serve(api, router, shutdown_signal()).await;
     tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
-    api_task.await??;
-    hook_task.await??;
+    let draining = node.clone();
+    tokio::task::spawn_blocking(move || draining.stop()).await?;
+    served?;
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Starts the embedded data-plane node on the webhook address.
+fn start_node(config: &ServeConfig) -> anyhow::Result<Arc<EmbeddedNode>> {
+    let mut node_config = NodeConfig::new(config.webhook);
+    node_config.shards = config.shards;
+    node_config.base_url = format!("http://{}/", config.webhook);
+    EmbeddedNode::start(node_config)
+        .with_context(|| format!("cannot start the data plane on {}", config.webhook))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

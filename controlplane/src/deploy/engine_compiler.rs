@@ -1,53 +1,20 @@
-//! [`EngineCompiler`]: compiles with the data plane's direct n8n -> plan translation
-//! (`linkflow_dataplane::engine::quick_plan`) until the codec's validating compiler lands;
-//! then only this file changes. Plans are identified by the BLAKE3 hash of their bytes.
+//! [`EngineCompiler`]: the codec's validating compiler behind the [`Compiler`] seam.
+//!
+//! A stored workflow version goes through the same chain as `linkflow compile`
+//! (`model::import` -> `plan::compiler::compile` -> `envelope::seal`); the only difference
+//! is that the control plane stamps its own workflow id and version into the plan, so the
+//! data plane keys swaps and metrics by the id the API knows and every version yields its
+//! own plan id. The catalogue comes from `codec::catalog`, so what the API accepts and what
+//! the compiler compiles never drift apart.
 
 use std::sync::Arc;
 
-use linkflow_dataplane::engine::quick_plan::{archive, plan_from_workflow};
+use linkflow_codec::validate::Severity;
+use linkflow_codec::{catalog, envelope, model, plan};
 
 use super::{CompileIssue, CompiledPlan, Compiler, NodeType};
 
-/// Error code: the workflow JSON is not an object with a `nodes` array.
-pub const CODE_SHAPE: &str = "LF-CP-COMPILE-001";
-/// Error code: a node type has no engine implementation.
-pub const CODE_UNKNOWN_TYPE: &str = "LF-CP-COMPILE-002";
-
-/// n8n node types the translation maps to an engine node kind (package prefix included).
-const NODE_TYPES: &[&str] = &[
-    "n8n-nodes-base.manualTrigger",
-    "n8n-nodes-base.webhook",
-    "n8n-nodes-base.scheduleTrigger",
-    "n8n-nodes-base.cron",
-    "n8n-nodes-base.executeWorkflowTrigger",
-    "n8n-nodes-base.set",
-    "n8n-nodes-base.if",
-    "n8n-nodes-base.switch",
-    "n8n-nodes-base.filter",
-    "n8n-nodes-base.merge",
-    "n8n-nodes-base.splitOut",
-    "n8n-nodes-base.splitInBatches",
-    "n8n-nodes-base.respondToWebhook",
-    "n8n-nodes-base.stopAndError",
-    "n8n-nodes-base.code",
-    "n8n-nodes-base.function",
-    "n8n-nodes-base.functionItem",
-    "n8n-nodes-base.noOp",
-    "n8n-nodes-base.limit",
-    "n8n-nodes-base.aggregate",
-    "n8n-nodes-base.sort",
-    "n8n-nodes-base.removeDuplicates",
-    "n8n-nodes-base.summarize",
-    "n8n-nodes-base.renameKeys",
-    "n8n-nodes-base.dateTime",
-    "n8n-nodes-base.crypto",
-    "n8n-nodes-base.httpRequest",
-    "n8n-nodes-base.wait",
-    "n8n-nodes-base.executeWorkflow",
-    "n8n-nodes-base.stickyNote",
-];
-
-/// Compiler backed by the engine's translation.
+/// Compiler backed by `linkflow_codec`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EngineCompiler;
 
@@ -58,8 +25,8 @@ impl EngineCompiler {
     }
 }
 
-fn known(type_name: &str) -> bool {
-    NODE_TYPES.contains(&type_name)
+fn empty_to_none(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 impl Compiler for EngineCompiler {
@@ -69,51 +36,44 @@ impl Compiler for EngineCompiler {
         workflow_id: &str,
         version: u64,
     ) -> Result<CompiledPlan, Vec<CompileIssue>> {
-        let issue = |code: &str, node: Option<String>, message: String| CompileIssue {
-            code: code.into(),
-            node,
-            parameter: None,
-            message,
-        };
-        let workflow: serde_json::Value = serde_json::from_str(workflow_json)
-            .map_err(|e| vec![issue(CODE_SHAPE, None, format!("not JSON: {e}"))])?;
-        let Some(nodes) = workflow["nodes"].as_array() else {
-            return Err(vec![issue(CODE_SHAPE, None, "no \"nodes\" array".into())]);
-        };
-        let unknown: Vec<CompileIssue> = nodes
-            .iter()
-            .filter(|n| !known(n["type"].as_str().unwrap_or("")))
-            .map(|n| {
-                let name = n["name"].as_str().map(str::to_owned);
-                let kind = n["type"].as_str().unwrap_or("");
-                issue(
-                    CODE_UNKNOWN_TYPE,
-                    name,
-                    format!("node type {kind:?} is not supported"),
-                )
-            })
-            .collect();
-        if !unknown.is_empty() {
-            return Err(unknown);
-        }
-        let mut plan = plan_from_workflow(&workflow);
+        let document = model::import(workflow_json.as_bytes()).map_err(|e| {
+            vec![CompileIssue {
+                code: e.code.into(),
+                node: None,
+                parameter: empty_to_none(&e.path),
+                message: e.message,
+            }]
+        })?;
+        let compiled = plan::compiler::compile(&document.workflow).map_err(|diagnostics| {
+            diagnostics
+                .into_iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| CompileIssue {
+                    code: d.code.into(),
+                    node: d.node,
+                    parameter: empty_to_none(&d.path),
+                    message: d.message,
+                })
+                .collect::<Vec<_>>()
+        })?;
+        let mut plan = compiled.plan;
         plan.workflow_id = workflow_id.to_owned();
         plan.workflow_version = version;
         let names = plan.nodes.iter().map(|n| n.name.clone()).collect();
-        let bytes = archive(&plan);
+        let (bytes, plan_id) = envelope::seal(&plan);
         Ok(CompiledPlan {
-            plan_id: blake3::hash(&bytes).to_hex().to_string(),
-            bytes: Arc::from(bytes.as_slice()),
+            plan_id,
+            bytes: Arc::from(&bytes[..]),
             nodes: names,
         })
     }
 
     fn catalog(&self) -> Vec<NodeType> {
-        NODE_TYPES
+        catalog::ENTRIES
             .iter()
-            .map(|n| NodeType {
-                name: (*n).into(),
-                versions: Vec::new(),
+            .map(|entry| NodeType {
+                name: entry.type_name.into(),
+                versions: entry.versions.to_vec(),
             })
             .collect()
     }
@@ -122,39 +82,66 @@ impl Compiler for EngineCompiler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linkflow_codec::plan::NodeKind;
-    use linkflow_dataplane::engine::quick_plan::kind_of;
 
-    #[test]
-    fn every_catalogued_type_maps_to_an_engine_kind() {
-        for name in NODE_TYPES {
-            let is_note = name.ends_with(".stickyNote");
-            assert_eq!(kind_of(name) == NodeKind::StickyNote, is_note, "{name}");
-        }
-    }
+    const WEBHOOK: &str = r#"{"name":"w","nodes":[{"name":"W","type":"n8n-nodes-base.webhook",
+        "typeVersion":2,"position":[0,0],"parameters":{"path":"p","httpMethod":"POST"}}],
+        "connections":{}}"#;
 
     #[test]
     fn same_workflow_same_plan_id_and_version_changes_it() {
-        let wf = r#"{"name":"w","nodes":[{"name":"W","type":"n8n-nodes-base.webhook",
-            "parameters":{"path":"p","httpMethod":"POST"}}],"connections":{}}"#;
-        let a = EngineCompiler.compile(wf, "id", 1).unwrap();
-        assert_eq!(
-            a.plan_id,
-            EngineCompiler.compile(wf, "id", 1).unwrap().plan_id
-        );
+        let a = EngineCompiler.compile(WEBHOOK, "id", 1).unwrap();
+        let again = EngineCompiler.compile(WEBHOOK, "id", 1).unwrap();
+        assert_eq!(a.plan_id, again.plan_id);
+        assert_eq!(a.bytes, again.bytes);
         assert_ne!(
             a.plan_id,
-            EngineCompiler.compile(wf, "id", 2).unwrap().plan_id
+            EngineCompiler.compile(WEBHOOK, "id", 2).unwrap().plan_id
         );
         assert_eq!(a.nodes, vec!["W".to_string()]);
     }
 
     #[test]
+    fn sealed_plan_carries_the_control_plane_id_and_version() {
+        let compiled = EngineCompiler.compile(WEBHOOK, "wf-42", 7).unwrap();
+        let bytes = envelope::aligned(&compiled.bytes);
+        let plan = envelope::open(&bytes).unwrap();
+        assert_eq!(plan.workflow_id.as_str(), "wf-42");
+        assert_eq!(plan.workflow_version.to_native(), 7);
+        assert_eq!(envelope::plan_id(&bytes).unwrap(), compiled.plan_id);
+    }
+
+    #[test]
     fn unknown_types_are_each_reported_by_node() {
-        let wf = r#"{"nodes":[{"name":"A","type":"acme.a"},{"name":"B","type":"acme.b"}]}"#;
+        let wf = r#"{"name":"w","nodes":[
+            {"name":"W","type":"n8n-nodes-base.webhook","typeVersion":2,"parameters":{"path":"p"}},
+            {"name":"A","type":"acme.a","typeVersion":1,"parameters":{}},
+            {"name":"B","type":"acme.b","typeVersion":1,"parameters":{}}],
+            "connections":{}}"#;
         let issues = EngineCompiler.compile(wf, "id", 1).unwrap_err();
-        let nodes: Vec<_> = issues.iter().map(|i| i.node.as_deref()).collect();
-        assert_eq!(nodes, vec![Some("A"), Some("B")]);
-        assert!(issues.iter().all(|i| i.code == CODE_UNKNOWN_TYPE));
+        let mut nodes: Vec<_> = issues.iter().filter_map(|i| i.node.as_deref()).collect();
+        nodes.sort_unstable();
+        assert_eq!(nodes, vec!["A", "B"]);
+        assert!(
+            issues.iter().all(|i| i.code.starts_with("LF-")),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
+    fn not_a_workflow_is_one_import_issue() {
+        let issues = EngineCompiler.compile("[1,2", "id", 1).unwrap_err();
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].code, model::CODE_NOT_JSON);
+    }
+
+    #[test]
+    fn catalog_lists_codec_types_with_versions() {
+        let catalog = EngineCompiler.catalog();
+        let webhook = catalog
+            .iter()
+            .find(|t| t.name == "n8n-nodes-base.webhook")
+            .unwrap();
+        assert!(webhook.versions.contains(&2.0));
+        assert_eq!(catalog.len(), catalog::ENTRIES.len());
     }
 }

@@ -31,7 +31,8 @@ pub enum PlanCommand {
 }
 
 /// Receives plan commands; the embedded data plane implements it. Returns the data plane's
-/// refusal as text (e.g. a webhook path already taken by another workflow).
+/// refusal as text (e.g. a plan that fails its envelope checks). A sink may block until
+/// the data plane acknowledged: the deployer calls it on tokio's blocking pool.
 pub type PlanSink = Arc<dyn Fn(PlanCommand) -> Result<(), String> + Send + Sync>;
 
 /// Hands plans to an in-process data plane and remembers what each workflow runs.
@@ -49,6 +50,13 @@ impl InProcessDeployer {
         }
     }
 
+    async fn send(&self, command: PlanCommand) -> Result<(), String> {
+        let sink = self.sink.clone();
+        tokio::task::spawn_blocking(move || sink(command))
+            .await
+            .unwrap_or_else(|e| Err(format!("plan delivery task failed: {e}")))
+    }
+
     /// The version and plan a workflow currently runs, if any.
     pub fn installed(&self, workflow_id: &str) -> Option<(i64, CompiledPlan)> {
         self.installed.lock().get(workflow_id).cloned()
@@ -63,7 +71,7 @@ impl Deployer for InProcessDeployer {
             version,
             plan: plan.clone(),
         };
-        let result = (self.sink)(command);
+        let result = self.send(command).await;
         if result.is_ok() {
             self.installed
                 .lock()
@@ -88,9 +96,11 @@ impl Deployer for InProcessDeployer {
     }
 
     async fn undeploy(&self, workflow_id: &str) -> DeployReport {
-        let result = (self.sink)(PlanCommand::Remove {
-            workflow_id: workflow_id.to_owned(),
-        });
+        let result = self
+            .send(PlanCommand::Remove {
+                workflow_id: workflow_id.to_owned(),
+            })
+            .await;
         let previous = if result.is_ok() {
             self.installed.lock().remove(workflow_id)
         } else {

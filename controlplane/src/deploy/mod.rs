@@ -3,15 +3,18 @@
 //! Two seams keep the API independent of how plans are built and shipped:
 //! - [`Compiler`]: workflow JSON -> sealed plan bytes, plus the node catalogue. The codec
 //!   crate implements the real one.
-//! - [`Deployer`]: sealed plans -> data planes. [`InProcessDeployer`] hands plans to a data
-//!   plane embedded in the same process (`linkflow serve`) through a [`PlanSink`]; the QUIC
-//!   deployer of issue #5 will implement the same trait for remote data planes.
+//! - [`Deployer`]: sealed plans -> data planes. [`InProcessDeployer`] hands plans to the
+//!   data-plane node embedded in the same process (`linkflow serve`, [`embedded`]) through a
+//!   [`PlanSink`]; the QUIC deployer implements the same trait for remote data planes.
+//! - [`ExecutionSource`]: execution queries, answered by the data planes' journals.
 
 pub mod embedded;
 mod engine_compiler;
+pub mod executions;
 mod in_process;
 
 pub use engine_compiler::EngineCompiler;
+pub use executions::{ExecutionPage, ExecutionQuery, ExecutionSource, SourceError};
 pub use in_process::{InProcessDeployer, PlanCommand, PlanSink};
 
 use async_trait::async_trait;

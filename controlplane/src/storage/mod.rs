@@ -14,7 +14,7 @@ mod sql_records;
 mod sql_workflows;
 mod types;
 
-pub use cursor::{Cursor, Page};
+pub use cursor::{Cursor, Page, CURSOR_BYTES_MAX};
 pub use sql::{Backend, SqlStore};
 pub use sql_auth::now_ms;
 pub use types::*;

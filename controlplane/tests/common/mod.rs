@@ -7,11 +7,13 @@ use std::sync::Arc;
 use linkflow_controlplane::api::AppState;
 use linkflow_controlplane::auth::TokenSigner;
 use linkflow_controlplane::credentials::EncryptionKey;
-use linkflow_controlplane::deploy::embedded::EmbeddedDataPlane;
+use linkflow_controlplane::deploy::embedded::EmbeddedNode;
+use linkflow_controlplane::deploy::executions::StoreExecutions;
 use linkflow_controlplane::deploy::{EngineCompiler, InProcessDeployer, PlanCommand};
 use linkflow_controlplane::ratelimit::TierLimits;
 use linkflow_controlplane::server::{app, serve, Parts};
 use linkflow_controlplane::storage::{SqlStore, Store};
+use linkflow_dataplane::node::{NodeConfig, Placement};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use sqlx::Connection;
@@ -88,6 +90,8 @@ pub struct TestServer {
     pub commands: Arc<Mutex<Vec<PlanCommand>>>,
     /// Base URL of the embedded data plane's webhook listener (`start_embedded` only).
     pub webhook: Option<String>,
+    /// The real data-plane node (`start_embedded` only).
+    pub node: Option<Arc<EmbeddedNode>>,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -112,7 +116,8 @@ impl TestServer {
         TestServer::build(store, rate_limits, false).await
     }
 
-    /// A control plane whose deployer feeds a real embedded data plane on its own port.
+    /// A control plane whose deployer feeds a real data-plane node (glommio shards) on its
+    /// own port.
     pub async fn start_embedded(store: Arc<dyn Store>) -> TestServer {
         let limits = TierLimits {
             anonymous: None,
@@ -125,15 +130,22 @@ impl TestServer {
     async fn build(store: Arc<dyn Store>, rate_limits: TierLimits, embedded: bool) -> TestServer {
         let commands = Arc::new(Mutex::new(Vec::new()));
         let log = commands.clone();
-        let hooks = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let webhook = format!("http://{}", hooks.local_addr().unwrap());
-        let dataplane = EmbeddedDataPlane::new(store.clone(), format!("{webhook}/"));
-        let forward = embedded.then(|| dataplane.sink());
+        let node = embedded.then(|| {
+            let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap());
+            config.shards = 2;
+            config.placement = Placement::Unbound;
+            EmbeddedNode::start(config).unwrap()
+        });
+        let webhook = node
+            .as_ref()
+            .map(|n| format!("http://{}", n.webhook_addr()));
+        let forward = node.as_ref().map(|n| n.sink());
         let deployer = InProcessDeployer::new(Arc::new(move |c: PlanCommand| {
             log.lock().push(c.clone());
             forward.as_ref().map_or(Ok(()), |sink| sink(c))
         }));
         let (router, state) = app(Parts {
+            executions: StoreExecutions::shared(store.clone()),
             store,
             compiler: EngineCompiler::shared(),
             deployer: Arc::new(deployer),
@@ -145,16 +157,14 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let mut tasks = vec![tokio::spawn(serve(listener, router, stopped(rx.clone())))];
-        if embedded {
-            tasks.push(tokio::spawn(serve(hooks, dataplane.router(), stopped(rx))));
-        }
+        let tasks = vec![tokio::spawn(serve(listener, router, stopped(rx)))];
         TestServer {
             base,
             client: reqwest::Client::new(),
             state,
             commands,
-            webhook: embedded.then_some(webhook),
+            webhook,
+            node,
             shutdown: Some(tx),
             tasks,
         }
@@ -170,6 +180,11 @@ impl TestServer {
         }
         for task in self.tasks.drain(..) {
             task.await.unwrap().unwrap();
+        }
+        if let Some(node) = self.node.take() {
+            tokio::task::spawn_blocking(move || node.stop())
+                .await
+                .unwrap();
         }
     }
 
