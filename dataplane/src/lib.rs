@@ -19,6 +19,8 @@ pub mod journal;
 #[cfg(target_os = "linux")]
 pub mod node;
 #[cfg(target_os = "linux")]
+pub mod outbound;
+#[cfg(target_os = "linux")]
 pub mod schedule;
 #[cfg(target_os = "linux")]
 pub mod shard;

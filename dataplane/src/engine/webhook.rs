@@ -394,8 +394,9 @@ fn drive<'a, S: Services<'a>>(
     }
 }
 
-/// The `lastNode` response: output 0 of the last run of the last executed node.
-fn last_node_response<'a, S: Services<'a>>(
+/// The `lastNode` response: output 0 of the last run of the last executed node (public: the
+/// data plane builds it itself after awaiting effects).
+pub fn last_node_response<'a, S: Services<'a>>(
     execution: &Execution<'a, S>,
     webhook: &ArchivedWebhookTrigger,
 ) -> WebhookResponse {

@@ -10,7 +10,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
 use super::http::{self, code, Chunked, HEADERS_MAX};
-use super::{Admit, IngressState, RequestHandler};
+use super::{Admit, IngressState, RequestHandler, Responder};
 
 /// Bytes read per `recv` (the buffer grows for larger heads and bodies).
 const READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -108,7 +108,7 @@ pub(super) async fn serve_connection<H: RequestHandler>(
         idle_since: None,
     };
     loop {
-        match conn.step(&*handler, &state).await {
+        match conn.step(&*handler, &state, &mut stream).await {
             Step::Answered => {
                 if conn.out.len() >= OUT_FLUSH_BYTES && !flush(&mut stream, &mut conn.out).await {
                     return;
@@ -142,7 +142,12 @@ async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>) -> bool {
 
 impl Conn {
     /// Frames and answers the request at the front of the buffer, if it is complete.
-    async fn step<H: RequestHandler>(&mut self, handler: &H, state: &IngressState) -> Step {
+    async fn step<H: RequestHandler>(
+        &mut self,
+        handler: &H,
+        state: &IngressState,
+        stream: &mut TcpStream,
+    ) -> Step {
         let limits = state.limits;
         let Conn {
             buf,
@@ -215,15 +220,24 @@ impl Conn {
             body,
             keep_alive,
         };
-        match handler.admit(&request, out) {
-            Admit::Answered => {}
-            Admit::Run(ticket) => handler.execute(ticket, request, out),
+        let broken = match handler.admit(&request, out) {
+            Admit::Answered => false,
+            Admit::Run(ticket) => {
+                let mut responder = Responder::new(stream, out);
+                handler.execute(ticket, request, &mut responder).await;
+                responder.broken()
+            }
             Admit::Queue(ticket) => {
                 // Let the other connections with ready requests reach admission, so the
                 // queue depth admission sees counts them, then run.
                 futures_lite::future::yield_now().await;
-                handler.execute(ticket, request, out);
+                let mut responder = Responder::new(stream, out);
+                handler.execute(ticket, request, &mut responder).await;
+                responder.broken()
             }
+        };
+        if broken {
+            return Step::Close;
         }
         *start += head_len + consumed;
         if *start == *end {

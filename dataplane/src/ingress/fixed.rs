@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 
-use super::{bind, http, serve, Admit, IngressState, Limits, Request, RequestHandler};
+use super::{bind, http, serve, Admit, IngressState, Limits, Request, RequestHandler, Responder};
 use crate::node::affinity_cpus;
 
 /// Answers every request with the same status, content type and body.
@@ -28,9 +28,9 @@ impl RequestHandler for FixedResponse {
         Admit::Run(())
     }
 
-    fn execute(&self, _ticket: (), request: Request<'_>, out: &mut Vec<u8>) {
+    async fn execute(&self, _ticket: (), request: Request<'_>, responder: &mut Responder<'_>) {
         http::write_response(
-            out,
+            responder.out(),
             self.status,
             [("content-type", self.content_type.as_str())],
             &self.body,

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_lite::future;
-use glommio::net::TcpListener;
+use glommio::net::{TcpListener, TcpStream};
 
 pub use conn::Request;
 
@@ -69,15 +69,69 @@ pub enum Admit<T> {
     Queue(T),
 }
 
-/// The shard side of a request: routing/admission, then execution. Both are synchronous;
-/// the engine never blocks, and effects that must wait are the handler's business.
+/// The shard side of a request: routing/admission (synchronous: it only looks at tables),
+/// then execution, which is a future: an execution waiting on an effect (outbound HTTP,
+/// a timer) suspends its connection's task, never the shard. An execution that needs no
+/// effect completes on its first poll; the connection awaits it inline, so the fast path
+/// pays neither a spawn nor a box.
 pub trait RequestHandler {
     /// What admission hands to execution (the route, the plan it was admitted on).
     type Ticket;
     /// Routes and admits `request`; writes the response into `out` when it answers itself.
     fn admit(&self, request: &Request<'_>, out: &mut Vec<u8>) -> Admit<Self::Ticket>;
-    /// Executes an admitted request and appends its response to `out`.
-    fn execute(&self, ticket: Self::Ticket, request: Request<'_>, out: &mut Vec<u8>);
+    /// Executes an admitted request and appends its response to `responder`.
+    fn execute(
+        &self,
+        ticket: Self::Ticket,
+        request: Request<'_>,
+        responder: &mut Responder<'_>,
+    ) -> impl std::future::Future<Output = ()>;
+}
+
+/// Where an execution writes its response. Responses of one connection leave in request
+/// order (the connection runs one request at a time); pipelined answers gather in the
+/// buffer and leave in one write, unless an execution must wait on an effect: then it
+/// [`Responder::flush`]es first, so answers already known are not held back by the wait.
+pub struct Responder<'c> {
+    stream: &'c mut TcpStream,
+    out: &'c mut Vec<u8>,
+    broken: bool,
+}
+
+impl<'c> Responder<'c> {
+    pub(crate) fn new(stream: &'c mut TcpStream, out: &'c mut Vec<u8>) -> Self {
+        Responder {
+            stream,
+            out,
+            broken: false,
+        }
+    }
+
+    /// The response buffer (bytes not yet written).
+    pub fn out(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+
+    /// Writes the buffered bytes now. False when the peer is gone (the execution still
+    /// finishes; its answer is dropped with the connection).
+    pub async fn flush(&mut self) -> bool {
+        if self.broken {
+            return false;
+        }
+        if self.out.is_empty() {
+            return true;
+        }
+        use futures_lite::AsyncWriteExt;
+        let ok = self.stream.write_all(self.out).await.is_ok();
+        self.out.clear();
+        self.broken = !ok;
+        ok
+    }
+
+    /// Whether an early write failed.
+    pub fn broken(&self) -> bool {
+        self.broken
+    }
 }
 
 /// State shared by a shard's connection tasks (single-threaded: plain `Cell`s).

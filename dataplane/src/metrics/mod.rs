@@ -49,6 +49,8 @@ pub struct ShardMetrics {
     pub connections: usize,
     /// Requests answered 408.
     pub timeouts: u64,
+    /// Executions in flight (holding an arena) when the snapshot was taken.
+    pub executions_in_flight: usize,
 }
 
 impl ShardMetrics {
@@ -62,6 +64,7 @@ impl ShardMetrics {
             plans: 0,
             connections: 0,
             timeouts: 0,
+            executions_in_flight: 0,
         }
     }
 

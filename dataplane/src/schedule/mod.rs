@@ -16,10 +16,10 @@ use croner::parser::{CronParser, Seconds};
 use croner::Cron;
 use linkflow_codec::plan::{ArchivedNodeKind, ArchivedTrigger};
 
-use crate::engine::execution::{Config, Effect, Execution, Outcome, Start};
-use crate::engine::node::EffectResult;
+use crate::engine::execution::{Config, Execution, Outcome, Start};
 use crate::engine::nodes::trigger::schedule_item;
-use crate::shard::{now_ms, Lent, PlanBytes, PlanTable, ShardState};
+use crate::shard::effects::{drive, EffectEnv, Shared};
+use crate::shard::{now_ms, PlanBytes, PlanTable, ShardState};
 
 /// The shard that owns `workflow_id` among `shards`: highest hash of (id, shard) wins, so
 /// adding a shard moves only the workflows the new shard wins.
@@ -116,7 +116,7 @@ async fn fire_loop(
         if !claim_slot(&state, bytes.workflow_id(), next_ms) {
             continue;
         }
-        fire(&state, &bytes, stats, node, next_ms);
+        fire(&state, &bytes, stats, node, next_ms).await;
     }
 }
 
@@ -136,46 +136,37 @@ fn claim_slot(state: &ShardState, workflow: &str, slot_ms: i64) -> bool {
     }
 }
 
-/// Runs one execution from the schedule trigger `node`, answering effects as the
-/// synchronous runner does (timers at once, outbound calls refused with a clear code).
-fn fire(state: &ShardState, bytes: &PlanBytes, stats: usize, node: u32, slot_ms: i64) {
+/// Runs one execution from the schedule trigger `node` on the shard, performing its
+/// effects (outbound HTTP, timers, sub-workflows) as webhook executions do.
+async fn fire(state: &ShardState, bytes: &PlanBytes, stats: usize, node: u32, slot_ms: i64) {
     let plan = bytes.plan();
     let legacy = matches!(plan.nodes[node as usize].kind, ArchivedNodeKind::Cron);
+    let Some(arena) = state.arenas.lease() else {
+        // Every arena is in use: the fire is dropped (and counted) rather than queued.
+        state.metrics.borrow_mut().workflows[stats].rejected += 1;
+        tracing::warn!(
+            shard = state.config.index,
+            workflow = bytes.workflow_id(),
+            "schedule fire skipped: the shard runs as many executions as it may hold"
+        );
+        return;
+    };
+    let table = state.table.borrow().clone();
     let execution_id = state.next_execution_id();
-    let mut arena = state.arena.borrow_mut();
-    arena.reset();
-    let mut services = state.services.borrow_mut();
     let start = Start {
         node,
         items: schedule_item(&arena, slot_ms, legacy),
     };
     let config = Config::new("trigger", &execution_id, slot_ms);
-    let mut execution = Execution::new(&arena, plan, start, Lent(&mut services), config);
-    let mut clock_ms = slot_ms;
-    let outcome = loop {
-        match execution.poll(clock_ms) {
-            Effect::Done(outcome) => break outcome,
-            Effect::Respond(_) => {}
-            Effect::Timer { node, at_ms } => {
-                clock_ms = clock_ms.max(at_ms);
-                execution.complete(node, EffectResult::TimerFired);
-            }
-            Effect::HttpCall { node, .. } => execution.complete(
-                node,
-                EffectResult::HttpFailed(
-                    "LF-ENGINE-040: outbound HTTP is not available in this runtime",
-                ),
-            ),
-            Effect::SubWorkflow { node, .. } => execution.complete(
-                node,
-                EffectResult::SubWorkflowFailed(
-                    "LF-ENGINE-041: sub-workflows are not available in this runtime",
-                ),
-            ),
-        }
+    let mut execution = Execution::new(&arena, plan, start, Shared(&state.services), config);
+    let env = EffectEnv {
+        state,
+        table: &table,
+        arena: &arena,
+        depth: 0,
     };
+    let outcome = drive(env, &mut execution).await;
     drop(execution);
-    drop(services);
     drop(arena);
     let mut metrics = state.metrics.borrow_mut();
     let counters = &mut metrics.workflows[stats];

@@ -1,20 +1,25 @@
 //! The shard's [`RequestHandler`]: routing, admission and one engine execution per
-//! webhook request, in the shard's reused arena.
+//! webhook request, in an arena lent from the shard's pool for as long as the execution
+//! is in flight. The execution is a future: it suspends on effects (see `effects.rs`) and
+//! completes on its first poll when it has none.
 
 use std::rc::Rc;
 use std::time::Instant;
 
 use bumpalo::collections::Vec as BumpVec;
-use linkflow_codec::plan::ArchivedTrigger;
+use bumpalo::Bump;
+use linkflow_codec::plan::{ArchivedResponseMode, ArchivedTrigger};
 
-use super::{now_ms, Lent, PlanTable, ShardState};
+use super::arena::ArenaLease;
+use super::effects::{effect_node, perform, EffectEnv, Performed, Shared};
+use super::{now_ms, PlanTable, ShardState};
 use crate::admission::{Refusal, RETRY_AFTER_SECONDS};
-use crate::engine::execution::{Config, Outcome};
+use crate::engine::execution::{Config, Effect, Execution, Outcome, Start};
 use crate::engine::value::Value;
-use crate::engine::webhook::{run_webhook, WebhookEnv, WebhookRequest};
+use crate::engine::webhook::{last_node_response, trigger_item, WebhookRequest, WebhookResponse};
 use crate::ingress::body::parse_body;
 use crate::ingress::http::{self, code};
-use crate::ingress::{Admit, Request, RequestHandler};
+use crate::ingress::{Admit, Request, RequestHandler, Responder};
 use crate::router::Lookup;
 
 /// Header carrying the correlation id in and out.
@@ -30,6 +35,7 @@ pub struct Ticket {
     table: Rc<PlanTable>,
     route: usize,
     received: Instant,
+    arena: ArenaLease,
 }
 
 impl WebhookHandler {
@@ -136,10 +142,27 @@ impl RequestHandler for WebhookHandler {
                 return Admit::Answered;
             }
         }
+        // The arena is taken at admission: a request admitted is one the shard has memory
+        // for, and the in-flight bound is enforced here, before any work is done.
+        let Some(arena) = self.state.arenas.lease() else {
+            self.state.admission.leave();
+            self.state.metrics.borrow_mut().workflows[installed.stats].rejected += 1;
+            self.answer_error(
+                out,
+                request,
+                503,
+                code::OVERLOADED,
+                "the shard runs as many executions as it may hold in flight",
+                &[("retry-after", RETRY_AFTER_SECONDS)],
+                received,
+            );
+            return Admit::Answered;
+        };
         let ticket = Ticket {
             table,
             route,
             received,
+            arena,
         };
         if budget_ms > 0 {
             Admit::Queue(ticket)
@@ -148,10 +171,10 @@ impl RequestHandler for WebhookHandler {
         }
     }
 
-    fn execute(&self, ticket: Ticket, request: Request<'_>, out: &mut Vec<u8>) {
+    async fn execute(&self, ticket: Ticket, request: Request<'_>, responder: &mut Responder<'_>) {
         let state = &*self.state;
         state.admission.leave();
-        let table = &ticket.table;
+        let table = &*ticket.table;
         let route = table.router.route(ticket.route);
         let installed = &table.plans[route.plan];
         let plan = installed.bytes.plan();
@@ -161,16 +184,21 @@ impl RequestHandler for WebhookHandler {
         };
         let correlation = request.header(CORRELATION_HEADER);
         let execution_id = state.next_execution_id();
-        let mut arena = state.arena.borrow_mut();
-        arena.reset();
+        let arena: &Bump = &ticket.arena;
         let keep_alive = request.keep_alive;
         let content_type = request.header("content-type").unwrap_or("");
-        let body = match parse_body(&arena, content_type, request.body) {
+        let body = match parse_body(arena, content_type, request.body) {
             Ok(body) => body,
             Err(error) => {
                 let message = format!("The request body is not valid JSON: {}", error.message);
-                drop(arena);
-                http::write_error(out, 400, code::INVALID_JSON, &message, &[], keep_alive);
+                http::write_error(
+                    responder.out(),
+                    400,
+                    code::INVALID_JSON,
+                    &message,
+                    &[],
+                    keep_alive,
+                );
                 state
                     .metrics
                     .borrow_mut()
@@ -178,7 +206,7 @@ impl RequestHandler for WebhookHandler {
                 return;
             }
         };
-        let mut headers = BumpVec::with_capacity_in(request.headers.len(), &arena);
+        let mut headers = BumpVec::with_capacity_in(request.headers.len(), arena);
         for header in request.headers {
             // Non-UTF-8 header values are passed on lossily rather than refused.
             let value: &str = match std::str::from_utf8(header.value) {
@@ -187,7 +215,7 @@ impl RequestHandler for WebhookHandler {
             };
             headers.push((header.name, value));
         }
-        let mut params = BumpVec::with_capacity_in(2, &arena);
+        let mut params = BumpVec::with_capacity_in(2, arena);
         params.extend(route.params(request.path));
         let webhook_request = WebhookRequest {
             method: request.method,
@@ -200,23 +228,6 @@ impl RequestHandler for WebhookHandler {
                 body
             },
         };
-        let env = WebhookEnv {
-            base_url: &state.config.base_url,
-            config: Config::new("webhook", &execution_id, now_ms()),
-        };
-        let mut services = state.services.borrow_mut();
-        let run = run_webhook(
-            &arena,
-            plan,
-            webhook,
-            &webhook_request,
-            params.into_bump_slice(),
-            Lent(&mut services),
-            &env,
-            &mut |_| None,
-        );
-        drop(services);
-        let response = &run.response;
         let generated;
         let correlation = match correlation {
             Some(id) => id,
@@ -225,18 +236,85 @@ impl RequestHandler for WebhookHandler {
                 &generated
             }
         };
-        http::write_response(
-            out,
-            response.status,
-            response
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .chain([(CORRELATION_HEADER, correlation)]),
-            &response.body,
-            keep_alive,
+        let item = trigger_item(
+            arena,
+            &webhook_request,
+            params.into_bump_slice(),
+            webhook.path.as_str(),
+            &state.config.base_url,
         );
-        drop(arena);
+        let start = Start {
+            node: webhook.node.to_native(),
+            items: arena.alloc_slice_copy(&[item]),
+        };
+        let config = Config::new("webhook", &execution_id, now_ms());
+        let mut execution = Execution::new(arena, plan, start, Shared(&state.services), config);
+        let env = EffectEnv {
+            state,
+            table,
+            arena,
+            depth: 0,
+        };
+        let mode = &webhook.response_mode;
+        // The response, once known; written to the connection at most once.
+        let mut response = match mode {
+            ArchivedResponseMode::OnReceived => Some(WebhookResponse::json(
+                webhook.response_code.to_native(),
+                br#"{"message":"Workflow was started"}"#.to_vec(),
+            )),
+            _ => None,
+        };
+        let mut written = false;
+        let mut effects = 0u32;
+        let outcome = loop {
+            match execution.poll(now_ms()) {
+                Effect::Done(outcome) => break outcome,
+                Effect::Respond(node_response) => {
+                    if matches!(mode, ArchivedResponseMode::ResponseNode) && response.is_none() {
+                        response = Some(WebhookResponse {
+                            status: node_response.status,
+                            headers: node_response.headers,
+                            body: node_response.body,
+                        });
+                    }
+                }
+                effect => {
+                    // About to wait: an answer already known leaves now, not after the wait.
+                    if let (Some(known), false) = (&response, written) {
+                        write(responder.out(), known, correlation, keep_alive);
+                        written = true;
+                        responder.flush().await;
+                    }
+                    effects += 1;
+                    let node = effect_node(&effect);
+                    // Boxed: effects are the slow path; the fast path's future stays small
+                    // (it is built inside every connection's task).
+                    match Box::pin(perform(env, &effect, effects)).await {
+                        Performed::Done(result) => execution.complete(node, result),
+                        Performed::Abort(error) => break Outcome::Failed(error),
+                    }
+                }
+            }
+        };
+        let response = match response {
+            Some(response) => response,
+            None => match (&outcome, mode) {
+                (Outcome::Failed(_), _) => WebhookResponse::workflow_error(),
+                (Outcome::Success, ArchivedResponseMode::ResponseNode) => {
+                    WebhookResponse::json(200, Vec::new())
+                }
+                (Outcome::Success, _) => last_node_response(&execution, webhook),
+            },
+        };
+        if !written {
+            write(responder.out(), &response, correlation, keep_alive);
+        }
+        // JOURNAL HOOK (issue #7): the execution is over and its response is in the
+        // connection's buffer (or already sent, for onReceived/Respond to Webhook answers
+        // given before a wait). Here the shard hands the execution record to its journal
+        // and, in sync durability mode, awaits the ticket before returning, so the
+        // buffered response leaves only once the record is durable.
+        drop(execution);
         let done = Instant::now();
         state.admission.record_completion(ticket.received, done);
         let latency_us = done.duration_since(ticket.received).as_micros() as u64;
@@ -244,7 +322,7 @@ impl RequestHandler for WebhookHandler {
         let mut metrics = state.metrics.borrow_mut();
         metrics.record_response(response.status, latency_us);
         let stats = &mut metrics.workflows[installed.stats];
-        match &run.outcome {
+        match &outcome {
             Outcome::Success => stats.success += 1,
             Outcome::Failed(error) => {
                 stats.error += 1;
@@ -261,4 +339,19 @@ impl RequestHandler for WebhookHandler {
             stats.budget_violations += 1;
         }
     }
+}
+
+/// Appends `response` with the correlation header.
+fn write(out: &mut Vec<u8>, response: &WebhookResponse, correlation: &str, keep_alive: bool) {
+    http::write_response(
+        out,
+        response.status,
+        response
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .chain([(CORRELATION_HEADER, correlation)]),
+        &response.body,
+        keep_alive,
+    );
 }

@@ -1,0 +1,243 @@
+//! Performing an execution's effects on the shard: the runtime half of the sans-IO engine.
+//!
+//! The engine hands out [`Effect`]s; this module performs them without blocking the shard:
+//! outbound HTTP through the shard's [`crate::outbound::Client`], timers on glommio's
+//! timer, sub-workflows by running the called plan on the same shard, in the caller's
+//! arena (its output items then need no copy). Every wait is bounded: a timer longer than
+//! [`TIMER_WAIT_MS_MAX`] ends the execution with [`CODE_WAIT_TOO_LONG`] (an execution
+//! holds its connection and arena while it waits; durable waits are not built), sub-
+//! workflows nest at most [`SUBWORKFLOW_DEPTH_MAX`] deep, and one execution performs at
+//! most [`EFFECTS_PER_EXECUTION_MAX`] effects.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use bumpalo::Bump;
+use linkflow_codec::plan::{ArchivedNodeKind, ArchivedTrigger};
+
+use super::{now_ms, PlanTable, ShardState};
+use crate::engine::execution::{Config, Effect, ExecError, Execution, Outcome, Services, Start};
+use crate::engine::item::Item;
+use crate::engine::node::{EffectResult, JsMode, JsOutput, NodeError};
+use crate::engine::run_data::ExecView;
+use crate::engine::services::EngineServices;
+use crate::engine::value::Value;
+
+/// Longest a Wait node (or a retry pause) may suspend an execution, milliseconds.
+pub const TIMER_WAIT_MS_MAX: i64 = 5 * 60 * 1000;
+/// Deepest chain of sub-workflow calls (A calls B calls C ...).
+pub const SUBWORKFLOW_DEPTH_MAX: u32 = 8;
+/// Most effects one execution may perform (a loop of HTTP calls ends here).
+pub const EFFECTS_PER_EXECUTION_MAX: u32 = 10_000;
+
+/// Error code: a timer would suspend the execution longer than [`TIMER_WAIT_MS_MAX`].
+pub const CODE_WAIT_TOO_LONG: &str = "LF-DATAPLANE-030";
+/// Error code: the called workflow is not installed on this data plane.
+pub const CODE_SUBWORKFLOW_MISSING: &str = "LF-DATAPLANE-031";
+/// Error code: the called workflow has no Execute Workflow Trigger.
+pub const CODE_SUBWORKFLOW_NO_TRIGGER: &str = "LF-DATAPLANE-032";
+/// Error code: sub-workflow calls nest deeper than [`SUBWORKFLOW_DEPTH_MAX`].
+pub const CODE_SUBWORKFLOW_DEPTH: &str = "LF-DATAPLANE-033";
+/// Error code: the execution performed more than [`EFFECTS_PER_EXECUTION_MAX`] effects.
+pub const CODE_EFFECTS_MAX: &str = "LF-DATAPLANE-034";
+
+/// The shard's expression and JavaScript services, borrowed per call: executions suspended
+/// on effects interleave, so none may hold the services across an await.
+pub(crate) struct Shared<'s>(pub(crate) &'s RefCell<EngineServices<'static>>);
+
+impl<'a> Services<'a> for Shared<'_> {
+    fn eval_expr(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        expr: u32,
+        item: usize,
+    ) -> Result<Value<'a>, NodeError> {
+        self.0.borrow_mut().eval_expr(view, expr, item)
+    }
+
+    fn run_js(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        code: &str,
+        mode: JsMode,
+        item: usize,
+    ) -> Result<JsOutput<'a>, NodeError> {
+        self.0.borrow_mut().run_js(view, code, mode, item)
+    }
+
+    fn now_ms(&mut self) -> i64 {
+        now_ms()
+    }
+}
+
+/// What an execution's effects may use: the shard, the plan table it was admitted on
+/// (sub-workflows resolve against it), its arena, and how deep it is nested.
+#[derive(Clone, Copy)]
+pub(crate) struct EffectEnv<'a> {
+    pub(crate) state: &'a ShardState,
+    pub(crate) table: &'a PlanTable,
+    pub(crate) arena: &'a Bump,
+    pub(crate) depth: u32,
+}
+
+/// The answer to one effect.
+pub(crate) enum Performed<'a> {
+    /// Feed this to `Execution::complete`.
+    Done(EffectResult<'a>),
+    /// End the execution with this error (a bound was hit).
+    Abort(ExecError),
+}
+
+/// Performs one effect (not `Respond`/`Done`, which the caller handles). `count` is the
+/// number of effects this execution performed so far, including this one.
+pub(crate) async fn perform<'a>(
+    env: EffectEnv<'a>,
+    effect: &Effect<'a>,
+    count: u32,
+) -> Performed<'a> {
+    if count > EFFECTS_PER_EXECUTION_MAX {
+        return Performed::Abort(ExecError {
+            code: CODE_EFFECTS_MAX,
+            message: format!(
+                "the execution performed more than {EFFECTS_PER_EXECUTION_MAX} effects"
+            ),
+            node: None,
+        });
+    }
+    match *effect {
+        Effect::HttpCall { request, .. } => {
+            Performed::Done(env.state.outbound.call(env.arena, &request).await)
+        }
+        Effect::Timer { at_ms, .. } => {
+            let wait_ms = at_ms.saturating_sub(now_ms());
+            if wait_ms > TIMER_WAIT_MS_MAX {
+                return Performed::Abort(ExecError {
+                    code: CODE_WAIT_TOO_LONG,
+                    message: format!(
+                        "{CODE_WAIT_TOO_LONG}: a wait of {wait_ms} ms is longer than the \
+                         {TIMER_WAIT_MS_MAX} ms an execution may be suspended"
+                    ),
+                    node: None,
+                });
+            }
+            if wait_ms > 0 {
+                glommio::timer::sleep(Duration::from_millis(wait_ms as u64)).await;
+            }
+            Performed::Done(EffectResult::TimerFired)
+        }
+        Effect::SubWorkflow {
+            workflow_id,
+            items,
+            wait,
+            ..
+        } => {
+            // Boxed: the callee's effects recurse into `perform`.
+            let result = Box::pin(run_subworkflow(env, workflow_id, items)).await;
+            Performed::Done(match result {
+                // n8n answers "started" without waiting; the callee ran to its end here
+                // (it shares the caller's arena, which must outlive it).
+                EffectResult::SubWorkflowDone(_) if !wait => EffectResult::SubWorkflowStarted,
+                other => other,
+            })
+        }
+        Effect::Respond(_) | Effect::Done(_) => {
+            unreachable!("the caller handles Respond and Done")
+        }
+    }
+}
+
+/// Polls `execution` to its end, performing its effects; `Respond` effects are ignored
+/// (schedules and sub-workflows have no caller waiting for an HTTP answer).
+pub(crate) async fn drive<'a, S: Services<'a>>(
+    env: EffectEnv<'a>,
+    execution: &mut Execution<'a, S>,
+) -> Outcome {
+    let mut effects = 0u32;
+    loop {
+        match execution.poll(now_ms()) {
+            Effect::Done(outcome) => return outcome,
+            Effect::Respond(_) => {}
+            effect => {
+                effects += 1;
+                let node = effect_node(&effect);
+                // Boxed: the callee's effects recurse back into `perform`.
+                match Box::pin(perform(env, &effect, effects)).await {
+                    Performed::Done(result) => execution.complete(node, result),
+                    Performed::Abort(error) => return Outcome::Failed(error),
+                }
+            }
+        }
+    }
+}
+
+/// The node an effect belongs to.
+pub(crate) fn effect_node(effect: &Effect<'_>) -> u32 {
+    match *effect {
+        Effect::HttpCall { node, .. }
+        | Effect::Timer { node, .. }
+        | Effect::SubWorkflow { node, .. } => node,
+        Effect::Respond(_) | Effect::Done(_) => u32::MAX,
+    }
+}
+
+/// Runs installed workflow `workflow_id` from its Execute Workflow Trigger with `items`.
+async fn run_subworkflow<'a>(
+    env: EffectEnv<'a>,
+    workflow_id: &str,
+    items: &'a [Item<'a>],
+) -> EffectResult<'a> {
+    let fail = |message: String| EffectResult::SubWorkflowFailed(env.arena.alloc_str(&message));
+    if env.depth >= SUBWORKFLOW_DEPTH_MAX {
+        return fail(format!(
+            "{CODE_SUBWORKFLOW_DEPTH}: sub-workflow calls nest deeper than {SUBWORKFLOW_DEPTH_MAX}"
+        ));
+    }
+    let Some(installed) = env
+        .table
+        .plans
+        .iter()
+        .find(|p| p.bytes.workflow_id() == workflow_id)
+    else {
+        return fail(format!(
+            "{CODE_SUBWORKFLOW_MISSING}: workflow '{workflow_id}' is not installed on this data plane"
+        ));
+    };
+    let plan = installed.bytes.plan();
+    // The trigger table names it; plans translated without one are searched by node kind.
+    let trigger = plan.triggers.iter().find_map(|t| match t {
+        ArchivedTrigger::SubWorkflow { node } => Some(node.to_native()),
+        _ => None,
+    });
+    let by_kind = || {
+        plan.nodes
+            .iter()
+            .position(|n| matches!(n.kind, ArchivedNodeKind::ExecuteWorkflowTrigger))
+            .map(|i| i as u32)
+    };
+    let Some(node) = trigger.or_else(by_kind) else {
+        return fail(format!(
+            "{CODE_SUBWORKFLOW_NO_TRIGGER}: workflow '{workflow_id}' has no Execute Workflow Trigger node"
+        ));
+    };
+    let execution_id = env.arena.alloc_str(&env.state.next_execution_id());
+    let config = Config::new("integrated", execution_id, now_ms());
+    let start = Start { node, items };
+    let mut execution = Execution::new(env.arena, plan, start, Shared(&env.state.services), config);
+    let inner = EffectEnv {
+        depth: env.depth + 1,
+        ..env
+    };
+    let outcome = drive(inner, &mut execution).await;
+    {
+        let mut metrics = env.state.metrics.borrow_mut();
+        let stats = &mut metrics.workflows[installed.stats];
+        match outcome {
+            Outcome::Success => stats.success += 1,
+            Outcome::Failed(_) => stats.error += 1,
+        }
+    }
+    match outcome {
+        Outcome::Success => EffectResult::SubWorkflowDone(execution.last_node_items()),
+        Outcome::Failed(error) => fail(error.message),
+    }
+}
