@@ -708,6 +708,10 @@ impl<'a, S: Services<'a>> Host<'a> for HostAdapter<'_, 'a, '_, S> {
     fn run_js(&mut self, code: &str, mode: JsMode, item: usize) -> Result<JsOutput<'a>, NodeError> {
         self.services.run_js(self.view, code, mode, item)
     }
+
+    fn execution_id(&self) -> &str {
+        self.view.execution_id
+    }
 }
 
 /// Trigger kinds run without input data (their input is the trigger item).
@@ -719,6 +723,7 @@ fn is_trigger(kind: &ArchivedNodeKind) -> bool {
             | ArchivedNodeKind::ScheduleTrigger
             | ArchivedNodeKind::Cron
             | ArchivedNodeKind::ExecuteWorkflowTrigger
+            | ArchivedNodeKind::Interval
     )
 }
 

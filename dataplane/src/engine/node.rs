@@ -203,6 +203,12 @@ pub trait Host<'a> {
     /// Runs JavaScript `code` (Code / Function / FunctionItem nodes). `mode` tells how the
     /// code sees its items; returns the items the code produced.
     fn run_js(&mut self, code: &str, mode: JsMode, item: usize) -> Result<JsOutput<'a>, NodeError>;
+
+    /// The execution's id, as the runtime assigned it: with the clock, the source of
+    /// unique values (Crypto `generate`) that stays deterministic under tests.
+    fn execution_id(&self) -> &str {
+        ""
+    }
 }
 
 /// How node JavaScript sees its input.

@@ -47,7 +47,8 @@ pub fn kind_of(type_name: &str) -> NodeKind {
         "httpRequest" => NodeKind::HttpRequest,
         "wait" => NodeKind::Wait,
         "executeWorkflow" => NodeKind::ExecuteWorkflow,
-        _ => NodeKind::StickyNote,
+        // Kinds added later come from the codec's catalogue.
+        _ => linkflow_codec::catalog::lookup(type_name).map_or(NodeKind::StickyNote, |e| e.kind),
     }
 }
 

@@ -2,8 +2,9 @@
 //! generate (UUID or random string). Output encodings hex and base64.
 //!
 //! "generate" needs randomness, which the sans-IO engine keeps deterministic: values
-//! derive from the execution clock, the node and the item through SHA-256, so a run is
-//! reproducible for a given clock. Signing (private keys) is not supported.
+//! derive from the execution id the runtime assigns, the execution clock, the node, the
+//! run and the item through SHA-256, so two executions never share a value while a run
+//! stays reproducible for a given id and clock. Signing (private keys) is not supported.
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -44,7 +45,16 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             "generate" => {
                 let kind = ctx.param_str("encodingType", i, "uuid")?;
                 let length = ctx.param_f64("stringLength", i, 32.0)?;
-                let seed = format!("{}:{}:{}:{}", ctx.now_ms, ctx.node_index, ctx.run_index, i);
+                // Unique per execution (the runtime's id), node, run and item; the same
+                // inputs give the same value, so tests stay deterministic.
+                let seed = format!(
+                    "{}:{}:{}:{}:{}",
+                    ctx.host.execution_id(),
+                    ctx.now_ms,
+                    ctx.node_index,
+                    ctx.run_index,
+                    i
+                );
                 generate(kind, length, seed.as_bytes())
             }
             other => {

@@ -13,11 +13,14 @@ pub mod code;
 pub mod coerce;
 pub mod conditions;
 pub mod crypto;
+pub mod customer_datastore;
 pub mod date_time;
 pub mod execute_workflow;
 pub mod filter;
+pub mod html;
 pub mod http_request;
 pub mod if_node;
+pub mod item_lists;
 pub mod limit;
 pub mod merge;
 pub mod remove_duplicates;
@@ -32,6 +35,7 @@ pub mod summarize;
 pub mod switch;
 pub mod trigger;
 pub mod wait;
+pub mod xml;
 
 /// Runs the node in `ctx` once.
 pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
@@ -40,7 +44,8 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
         | ArchivedNodeKind::Webhook
         | ArchivedNodeKind::ScheduleTrigger
         | ArchivedNodeKind::Cron
-        | ArchivedNodeKind::ExecuteWorkflowTrigger => trigger::run(ctx),
+        | ArchivedNodeKind::ExecuteWorkflowTrigger
+        | ArchivedNodeKind::Interval => trigger::run(ctx),
         ArchivedNodeKind::NoOp => Ok(pass_through(ctx)),
         ArchivedNodeKind::Set => set::run(ctx),
         ArchivedNodeKind::If => if_node::run(ctx),
@@ -65,6 +70,10 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
         ArchivedNodeKind::Wait => wait::run(ctx),
         ArchivedNodeKind::HttpRequest => http_request::run(ctx),
         ArchivedNodeKind::ExecuteWorkflow => execute_workflow::run(ctx),
+        ArchivedNodeKind::ItemLists => item_lists::run(ctx),
+        ArchivedNodeKind::CustomerDatastore => customer_datastore::run(ctx),
+        ArchivedNodeKind::Xml => xml::run(ctx),
+        ArchivedNodeKind::Html => html::run(ctx),
         _ => Err(not_implemented(ctx.node)),
     }
 }
@@ -74,6 +83,8 @@ pub fn pass_through<'a>(ctx: &NodeCtx<'a, '_>) -> NodeOutcome<'a> {
     ctx.single_output(ctx.input(0))
 }
 
+#[cfg(test)]
+mod coverage_tests;
 #[cfg(test)]
 mod node_tests;
 #[cfg(test)]

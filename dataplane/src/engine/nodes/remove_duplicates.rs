@@ -20,7 +20,6 @@ const CODE_UNSUPPORTED: &str = "LF-NODE-DEDUP-003";
 
 /// Runs a Remove Duplicates node.
 pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
-    let input = ctx.main_input();
     if ctx.version() >= 2.0 {
         let operation = ctx.param_str("operation", 0, "removeDuplicateInputItems")?;
         if operation != "removeDuplicateInputItems" {
@@ -30,6 +29,13 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             ));
         }
     }
+    remove_input_duplicates(ctx)
+}
+
+/// Drops input items whose compared fields repeat an earlier item's (Remove Duplicates
+/// v1/v1.1 and v2's `removeDuplicateInputItems`, Item Lists' `removeDuplicates`).
+pub fn remove_input_duplicates<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
+    let input = ctx.main_input();
     let compare = ctx.param_str("compare", 0, "allFields")?;
     let dot = !ctx.param_bool("options.disableDotNotation", 0, false)?;
     let remove_other = ctx.param_bool("options.removeOtherFields", 0, false)?;
@@ -64,7 +70,7 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
 }
 
 /// A field list parameter: a comma-separated string (v1.1+) or v1's `{fields: [{fieldName}]}`.
-fn field_list<'a>(value: Value<'a>) -> Vec<&'a str> {
+pub fn field_list<'a>(value: Value<'a>) -> Vec<&'a str> {
     match value {
         Value::String(s) => field_names(s),
         Value::Object(_) => value

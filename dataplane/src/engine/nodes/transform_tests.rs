@@ -13,10 +13,10 @@ use crate::engine::nodes::trigger::manual_item;
 use crate::engine::test_support::{access, archive, plan_from_workflow, FakeServices};
 
 /// Outputs of the last run of the node named `N`, or the execution's error message.
-type NodeRun = Result<Vec<Vec<Json>>, String>;
+pub(super) type NodeRun = Result<Vec<Vec<Json>>, String>;
 
 /// What the scripted runtime answers to effects.
-enum Script {
+pub(super) enum Script {
     /// No effects expected.
     None,
     /// Fire every timer.
@@ -27,13 +27,18 @@ enum Script {
     EchoSubWorkflow,
 }
 
-fn node(name: &str, kind: &str, version: f64, params: Json) -> Json {
+pub(super) fn node(name: &str, kind: &str, version: f64, params: Json) -> Json {
     json!({"name": name, "type": format!("n8n-nodes-base.{kind}"), "typeVersion": version,
         "position": [200, 0], "parameters": params})
 }
 
 /// Runs `nodes` after a pinned trigger `Start` holding `items`; `connections` in n8n form.
-fn run_flow(nodes: Vec<Json>, connections: Json, items: Json, script: Script) -> NodeRun {
+pub(super) fn run_flow(
+    nodes: Vec<Json>,
+    connections: Json,
+    items: Json,
+    script: Script,
+) -> NodeRun {
     let mut all = vec![
         json!({"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1,
         "position": [0, 0], "parameters": {}}),
@@ -105,12 +110,12 @@ fn run_flow(nodes: Vec<Json>, connections: Json, items: Json, script: Script) ->
         .collect())
 }
 
-fn main_to(target: &str) -> Json {
+pub(super) fn main_to(target: &str) -> Json {
     json!({"main": [[{"node": target, "type": "main", "index": 0}]]})
 }
 
 /// Start -> N.
-fn run_single(kind: &str, version: f64, params: Json, items: Json) -> NodeRun {
+pub(super) fn run_single(kind: &str, version: f64, params: Json, items: Json) -> NodeRun {
     run_flow(
         vec![node("N", kind, version, params)],
         json!({"Start": main_to("N")}),
@@ -119,7 +124,7 @@ fn run_single(kind: &str, version: f64, params: Json, items: Json) -> NodeRun {
     )
 }
 
-fn out0(run: NodeRun) -> Vec<Json> {
+pub(super) fn out0(run: NodeRun) -> Vec<Json> {
     run.expect("node succeeds").remove(0)
 }
 

@@ -1,4 +1,5 @@
-//! Trigger nodes: manualTrigger, webhook, scheduleTrigger, cron, executeWorkflowTrigger.
+//! Trigger nodes: manualTrigger (and legacy start), webhook, scheduleTrigger, cron, interval,
+//! executeWorkflowTrigger.
 //!
 //! The engine starts an execution by feeding the trigger item(s) as the trigger node's
 //! input (as n8n does for non-manual modes: "pass the data through"), so a trigger's run
@@ -6,13 +7,19 @@
 //! [`crate::engine::webhook`] for webhooks, [`trigger_items`] for the others.
 
 use bumpalo::Bump;
+use linkflow_codec::plan::ArchivedNodeKind;
 
 use crate::engine::item::Item;
 use crate::engine::node::{NodeCtx, NodeResult};
 use crate::engine::value::Value;
 
-/// Runs a trigger node: its input passes through on output 0.
+/// Runs a trigger node: its input passes through on output 0. The legacy Interval
+/// trigger always emits one empty item (n8n's node emits `[{}]` on every tick), whatever
+/// item the runtime started it with.
 pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
+    if matches!(ctx.node.kind, ArchivedNodeKind::Interval) {
+        return Ok(ctx.single_output(manual_item(ctx.arena)));
+    }
     Ok(ctx.single_output(ctx.input(0)))
 }
 
