@@ -13,13 +13,11 @@ pub mod router;
 #[cfg(target_os = "linux")]
 pub mod admin;
 #[cfg(target_os = "linux")]
+pub mod control;
+#[cfg(target_os = "linux")]
 pub mod ingress;
 #[cfg(target_os = "linux")]
-pub mod journal;
-#[cfg(target_os = "linux")]
 pub mod node;
-#[cfg(target_os = "linux")]
-pub mod outbound;
 #[cfg(target_os = "linux")]
 pub mod schedule;
 #[cfg(target_os = "linux")]

@@ -12,8 +12,7 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement as GlommioPlac
 use crate::admin::{self, AdminHandle};
 use crate::ingress::Limits;
 use crate::metrics::{self, ShardMetrics};
-use crate::outbound::OutboundConfig;
-use crate::shard::{self, PlanBytes, ShardCommand, ShardConfig};
+use crate::shard::{self, PlanBytes, ShardCommand, ShardConfig, ShardPlanList};
 
 /// Plans and scrape requests waiting per shard before `send` blocks the control thread.
 const COMMAND_QUEUE_DEPTH: usize = 256;
@@ -53,10 +52,6 @@ pub struct NodeConfig {
     pub base_url: String,
     /// Admission queue bound per shard.
     pub queue_depth_max: usize,
-    /// Most executions in flight per shard (each holds an arena); 503 above it.
-    pub executions_max: usize,
-    /// Outbound HTTP settings of every shard (timeouts, retries, breaker, TLS roots).
-    pub outbound: OutboundConfig,
 }
 
 impl NodeConfig {
@@ -71,8 +66,6 @@ impl NodeConfig {
             test_mode: false,
             base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
             queue_depth_max: crate::admission::QUEUE_DEPTH_MAX_DEFAULT,
-            executions_max: crate::shard::EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,
-            outbound: OutboundConfig::default(),
         }
     }
 }
@@ -117,6 +110,59 @@ impl ShardLink {
             .collect()
     }
 
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// What every shard runs. `Err(shard)` names the first shard that did not answer
+    /// within `timeout`.
+    pub fn plans(&self, timeout: Duration) -> Result<Vec<ShardPlanList>, usize> {
+        let replies: Vec<_> = self
+            .senders
+            .iter()
+            .map(|sender| {
+                let (tx, rx) = bounded(1);
+                let _ = sender.send(ShardCommand::Plans(tx));
+                rx
+            })
+            .collect();
+        replies
+            .into_iter()
+            .enumerate()
+            .map(|(shard, rx)| rx.recv_timeout(timeout).map_err(|_| shard))
+            .collect()
+    }
+
+    /// Installs `plan` on every shard and waits until each one has swapped its plan table;
+    /// returns every shard's plans afterwards. `Err(shard)` names a shard that did not
+    /// acknowledge within `timeout`.
+    pub fn install_and_wait(
+        &self,
+        plan: PlanBytes,
+        timeout: Duration,
+    ) -> Result<Vec<ShardPlanList>, usize> {
+        let plan = Arc::new(plan);
+        for sender in &self.senders {
+            let _ = sender.send(ShardCommand::Install(plan.clone()));
+        }
+        // A shard handles its commands in order: its answer to `Plans` follows the install.
+        self.plans(timeout)
+    }
+
+    /// Removes `workflow_id`'s plan from every shard and waits as
+    /// [`ShardLink::install_and_wait`] does.
+    pub fn remove_and_wait(
+        &self,
+        workflow_id: &str,
+        timeout: Duration,
+    ) -> Result<Vec<ShardPlanList>, usize> {
+        for sender in &self.senders {
+            let _ = sender.send(ShardCommand::Remove(workflow_id.to_owned()));
+        }
+        self.plans(timeout)
+    }
+
     /// Prometheus text of the merged shard metrics.
     pub fn metrics_text(&self) -> String {
         metrics::render(&self.snapshots())
@@ -156,8 +202,6 @@ impl Node {
             shard_config.test_mode = config.test_mode;
             shard_config.base_url = config.base_url.clone();
             shard_config.queue_depth_max = config.queue_depth_max;
-            shard_config.executions_max = config.executions_max;
-            shard_config.outbound = config.outbound.clone();
             let placement = match (config.placement, cpus.is_empty()) {
                 (Placement::Pinned, false) => GlommioPlacement::Fixed(cpus[index % cpus.len()]),
                 _ => GlommioPlacement::Unbound,
@@ -252,29 +296,16 @@ impl Node {
 
     /// Serves until SIGTERM or SIGINT, then drains.
     pub fn run_until_signal(self) -> std::io::Result<()> {
-        let stop = register_stop_signals()?;
-        self.run_until(&stop);
-        Ok(())
-    }
-
-    /// Serves until `stop` is set (see [`register_stop_signals`]), then drains: stop
-    /// accepting, let in-flight executions finish (bounded by the shards' drain timeout),
-    /// stop the shards and the admin port.
-    pub fn run_until(self, stop: &AtomicBool) {
+        let stop = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+        signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(SIGNAL_POLL_INTERVAL);
         }
         tracing::info!("signal received; draining");
         self.drain();
+        Ok(())
     }
-}
-
-/// Makes SIGTERM and SIGINT set the returned flag instead of ending the process.
-pub fn register_stop_signals() -> std::io::Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
-    Ok(stop)
 }
 
 /// CPUs of this process's affinity mask (what `taskset` set), in ascending order.

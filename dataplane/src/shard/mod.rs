@@ -1,11 +1,7 @@
 //! A shard: one glommio executor on one core owning its listener, plan table, routes,
-//! arena pool, expression services, outbound HTTP client, admission state and metrics.
-//! Nothing on the request path is shared with other shards; plans and scrapes arrive as
-//! channel messages. Executions run on the shard as futures: one that waits on an effect
-//! (outbound HTTP, a timer, a sub-workflow's effects) suspends itself, not the shard.
+//! arena, expression services, admission state and metrics. Nothing on the request path
+//! is shared with other shards; plans and scrapes arrive as channel messages.
 
-pub mod arena;
-pub mod effects;
 mod handler;
 pub mod plan_bytes;
 
@@ -15,20 +11,22 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bumpalo::Bump;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use futures_lite::future;
 use glommio::channels::local_channel;
 
 use crate::admission::{Admission, QUEUE_DEPTH_MAX_DEFAULT};
+use crate::engine::execution::Services;
+use crate::engine::node::{JsMode, JsOutput, NodeError};
+use crate::engine::run_data::ExecView;
 use crate::engine::services::EngineServices;
+use crate::engine::value::Value;
 use crate::ingress::{self, IngressState, Limits};
 use crate::metrics::ShardMetrics;
-use crate::outbound::{self, OutboundConfig};
 use crate::router::Router;
 use crate::schedule;
 
-use arena::ArenaPool;
-pub use arena::EXECUTIONS_IN_FLIGHT_MAX_DEFAULT;
 pub use handler::WebhookHandler;
 pub use plan_bytes::{PlanBytes, PlanError};
 
@@ -56,10 +54,6 @@ pub struct ShardConfig {
     pub base_url: String,
     /// Bound of the admission queue.
     pub queue_depth_max: usize,
-    /// Most executions in flight (arenas lent) at once; 503 above it.
-    pub executions_max: usize,
-    /// Outbound HTTP settings (timeouts, retries, breaker, TLS roots).
-    pub outbound: OutboundConfig,
 }
 
 impl ShardConfig {
@@ -73,8 +67,6 @@ impl ShardConfig {
             test_mode: false,
             base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
             queue_depth_max: QUEUE_DEPTH_MAX_DEFAULT,
-            executions_max: EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,
-            outbound: OutboundConfig::default(),
         }
     }
 }
@@ -88,8 +80,33 @@ pub enum ShardCommand {
     Remove(String),
     /// Send a copy of the shard's metrics.
     Snapshot(Sender<ShardMetrics>),
+    /// Send the list of installed plans. Commands are handled in order, so sent after an
+    /// `Install`/`Remove` the answer acknowledges it (the QUIC receiver relies on this).
+    Plans(Sender<ShardPlanList>),
     /// Stop accepting, finish open requests, exit.
     Drain,
+}
+
+/// The plans a shard runs, answered to [`ShardCommand::Plans`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPlanList {
+    /// Shard index.
+    pub shard: usize,
+    /// Plan table generation (grows by one per install or removal).
+    pub generation: u64,
+    /// Installed plans, in install order.
+    pub plans: Vec<InstalledPlan>,
+}
+
+/// One installed plan as reported by a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledPlan {
+    /// Workflow id (name when the plan has none).
+    pub workflow_id: String,
+    /// Workflow version.
+    pub version: u64,
+    /// Plan id.
+    pub plan_id: String,
 }
 
 /// A plan installed on a shard.
@@ -113,9 +130,8 @@ pub(crate) struct PlanTable {
 pub(crate) struct ShardState {
     pub(crate) config: ShardConfig,
     pub(crate) table: RefCell<Rc<PlanTable>>,
-    pub(crate) arenas: Rc<ArenaPool>,
+    pub(crate) arena: RefCell<Bump>,
     pub(crate) services: RefCell<EngineServices<'static>>,
-    pub(crate) outbound: outbound::Client,
     pub(crate) metrics: RefCell<ShardMetrics>,
     pub(crate) admission: Admission,
     pub(crate) ingress: Rc<IngressState>,
@@ -139,6 +155,34 @@ pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Lends the shard's services to one execution (the engine takes its services by value).
+pub(crate) struct Lent<'s, 'c>(pub(crate) &'s mut EngineServices<'c>);
+
+impl<'a> Services<'a> for Lent<'_, '_> {
+    fn eval_expr(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        expr: u32,
+        item: usize,
+    ) -> Result<Value<'a>, NodeError> {
+        self.0.eval_expr(view, expr, item)
+    }
+
+    fn run_js(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        code: &str,
+        mode: JsMode,
+        item: usize,
+    ) -> Result<JsOutput<'a>, NodeError> {
+        self.0.run_js(view, code, mode, item)
+    }
+
+    fn now_ms(&mut self) -> i64 {
+        self.0.now_ms()
+    }
 }
 
 /// Runs a shard until it is told to drain; call it inside the shard's glommio executor.
@@ -174,10 +218,9 @@ pub async fn run(
     let state = Rc::new(ShardState {
         metrics: RefCell::new(ShardMetrics::new(config.index)),
         admission: Admission::new(config.queue_depth_max),
-        arenas: ArenaPool::new(config.executions_max.max(1)),
-        outbound: outbound::Client::new(config.outbound.clone()),
         config,
         table: RefCell::new(Rc::new(PlanTable::default())),
+        arena: RefCell::new(Bump::new()),
         services: RefCell::new(services),
         ingress: ingress_state.clone(),
         executions: Cell::new(0),
@@ -208,8 +251,23 @@ async fn control_loop(
                     snapshot.plans = state.table.borrow().plans.len();
                     snapshot.connections = state.ingress.connections.get();
                     snapshot.timeouts = state.ingress.timeouts.get();
-                    snapshot.executions_in_flight = state.arenas.in_use();
                     let _ = reply.send(snapshot);
+                }
+                Ok(ShardCommand::Plans(reply)) => {
+                    let table = state.table.borrow().clone();
+                    let _ = reply.send(ShardPlanList {
+                        shard: state.config.index,
+                        generation: table.generation,
+                        plans: table
+                            .plans
+                            .iter()
+                            .map(|p| InstalledPlan {
+                                workflow_id: p.bytes.workflow_id().to_owned(),
+                                version: p.bytes.version(),
+                                plan_id: p.bytes.plan_id().to_owned(),
+                            })
+                            .collect(),
+                    });
                 }
                 Ok(ShardCommand::Drain) | Err(TryRecvError::Disconnected) => {
                     drain(&state, &stop).await;

@@ -1,6 +1,7 @@
 //! Installed plan bytes: validated once when they arrive, then read in place by every
 //! shard (shared read-only through an `Arc`; only installs touch the reference count).
 
+use linkflow_codec::envelope::{self, SealedBytes};
 use linkflow_codec::plan::{ArchivedPlan, Plan, ScheduleTrigger, Trigger};
 use rkyv::util::AlignedVec;
 use serde_json::Value as Json;
@@ -22,11 +23,17 @@ pub struct PlanError {
     pub message: String,
 }
 
+/// Error code: sealed plan bytes failed the envelope checks (the message holds the
+/// envelope's own `LF-ENV-NNN` code).
+pub const CODE_SEALED_PLAN: &str = "LF-DATAPLANE-003";
+
 /// A validated archived plan.
 #[derive(Debug)]
 pub struct PlanBytes {
     bytes: AlignedVec,
     workflow_id: String,
+    /// Hex of the first bytes of the archive's blake3 hash: the envelope's plan id.
+    plan_id: String,
 }
 
 impl PlanBytes {
@@ -44,12 +51,54 @@ impl PlanBytes {
                 code: CODE_INVALID_PLAN,
                 message: e.to_string(),
             })?;
-        let workflow_id = if plan.workflow_id.is_empty() {
-            plan.workflow_name.as_str().to_owned()
-        } else {
-            plan.workflow_id.as_str().to_owned()
-        };
-        Ok(PlanBytes { bytes, workflow_id })
+        let workflow_id = workflow_key(plan);
+        let plan_id = hex_prefix(blake3::hash(&bytes).as_bytes());
+        Ok(PlanBytes {
+            bytes,
+            workflow_id,
+            plan_id,
+        })
+    }
+
+    /// Takes a sealed plan (envelope header + archive, as `linkflow compile` writes and QUIC
+    /// delivers it), validates it once (header, hash, bytecheck) and keeps the archive.
+    /// The header is dropped by moving the archive down inside the same buffer, so a large
+    /// plan is never held twice.
+    pub fn from_sealed(mut sealed: SealedBytes) -> Result<Self, PlanError> {
+        let plan = envelope::open(&sealed).map_err(|e| PlanError {
+            code: CODE_SEALED_PLAN,
+            message: e.to_string(),
+        })?;
+        let workflow_id = workflow_key(plan);
+        let plan_id = envelope::plan_id(&sealed).map_err(|e| PlanError {
+            code: CODE_SEALED_PLAN,
+            message: e.to_string(),
+        })?;
+        let archive_bytes = sealed.len() - envelope::HEADER_BYTES;
+        sealed
+            .as_mut_slice()
+            .copy_within(envelope::HEADER_BYTES.., 0);
+        sealed.resize(archive_bytes, 0);
+        // rkyv archives are position independent (relative offsets) and the buffer start
+        // keeps its 16-byte alignment, so the validation above still holds for the moved
+        // archive.
+        debug_assert!(rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(&sealed).is_ok());
+        debug_assert_eq!(hex_prefix(blake3::hash(&sealed).as_bytes()), plan_id);
+        Ok(PlanBytes {
+            bytes: sealed,
+            workflow_id,
+            plan_id,
+        })
+    }
+
+    /// The plan id (same as the sealed envelope's: hex of the content hash prefix).
+    pub fn plan_id(&self) -> &str {
+        &self.plan_id
+    }
+
+    /// The workflow version the control plane assigned (0 for plans from files).
+    pub fn version(&self) -> u64 {
+        self.plan().workflow_version.to_native()
     }
 
     /// Translates an n8n workflow export into a plan (for `--workflow` local use).
@@ -87,6 +136,27 @@ impl PlanBytes {
     pub fn latency_budget_ms(&self) -> u32 {
         self.plan().settings.latency_budget_ms.to_native()
     }
+}
+
+/// The key of a plan's workflow: its id, or its name when it has none.
+fn workflow_key(plan: &ArchivedPlan) -> String {
+    if plan.workflow_id.is_empty() {
+        plan.workflow_name.as_str().to_owned()
+    } else {
+        plan.workflow_id.as_str().to_owned()
+    }
+}
+
+/// Plan id of an archive hash, as [`envelope`] derives it.
+fn hex_prefix(hash: &[u8]) -> String {
+    use std::fmt::Write as _;
+    hash[..envelope::PLAN_ID_BYTES].iter().fold(
+        String::with_capacity(2 * envelope::PLAN_ID_BYTES),
+        |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        },
+    )
 }
 
 /// Fills in what the quick translation leaves out and the data plane needs: several
