@@ -17,7 +17,11 @@ pub mod control;
 #[cfg(target_os = "linux")]
 pub mod ingress;
 #[cfg(target_os = "linux")]
+pub mod journal;
+#[cfg(target_os = "linux")]
 pub mod node;
+#[cfg(target_os = "linux")]
+pub mod outbound;
 #[cfg(target_os = "linux")]
 pub mod schedule;
 #[cfg(target_os = "linux")]

@@ -12,6 +12,7 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement as GlommioPlac
 use crate::admin::{self, AdminHandle};
 use crate::ingress::Limits;
 use crate::metrics::{self, ShardMetrics};
+use crate::outbound::OutboundConfig;
 use crate::shard::{self, PlanBytes, ShardCommand, ShardConfig, ShardPlanList};
 
 /// Plans and scrape requests waiting per shard before `send` blocks the control thread.
@@ -52,6 +53,10 @@ pub struct NodeConfig {
     pub base_url: String,
     /// Admission queue bound per shard.
     pub queue_depth_max: usize,
+    /// Most executions in flight per shard (each holds an arena); 503 above it.
+    pub executions_max: usize,
+    /// Outbound HTTP settings of every shard (timeouts, retries, breaker, TLS roots).
+    pub outbound: OutboundConfig,
 }
 
 impl NodeConfig {
@@ -66,6 +71,8 @@ impl NodeConfig {
             test_mode: false,
             base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
             queue_depth_max: crate::admission::QUEUE_DEPTH_MAX_DEFAULT,
+            executions_max: crate::shard::EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,
+            outbound: OutboundConfig::default(),
         }
     }
 }
@@ -202,6 +209,8 @@ impl Node {
             shard_config.test_mode = config.test_mode;
             shard_config.base_url = config.base_url.clone();
             shard_config.queue_depth_max = config.queue_depth_max;
+            shard_config.executions_max = config.executions_max;
+            shard_config.outbound = config.outbound.clone();
             let placement = match (config.placement, cpus.is_empty()) {
                 (Placement::Pinned, false) => GlommioPlacement::Fixed(cpus[index % cpus.len()]),
                 _ => GlommioPlacement::Unbound,
@@ -296,16 +305,29 @@ impl Node {
 
     /// Serves until SIGTERM or SIGINT, then drains.
     pub fn run_until_signal(self) -> std::io::Result<()> {
-        let stop = Arc::new(AtomicBool::new(false));
-        signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-        signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+        let stop = register_stop_signals()?;
+        self.run_until(&stop);
+        Ok(())
+    }
+
+    /// Serves until `stop` is set (see [`register_stop_signals`]), then drains: stop
+    /// accepting, let in-flight executions finish (bounded by the shards' drain timeout),
+    /// stop the shards and the admin port.
+    pub fn run_until(self, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(SIGNAL_POLL_INTERVAL);
         }
         tracing::info!("signal received; draining");
         self.drain();
-        Ok(())
     }
+}
+
+/// Makes SIGTERM and SIGINT set the returned flag instead of ending the process.
+pub fn register_stop_signals() -> std::io::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
+    Ok(stop)
 }
 
 /// CPUs of this process's affinity mask (what `taskset` set), in ascending order.

@@ -1,7 +1,11 @@
 //! A shard: one glommio executor on one core owning its listener, plan table, routes,
-//! arena, expression services, admission state and metrics. Nothing on the request path
-//! is shared with other shards; plans and scrapes arrive as channel messages.
+//! arena pool, expression services, outbound HTTP client, admission state and metrics.
+//! Nothing on the request path is shared with other shards; plans and scrapes arrive as
+//! channel messages. Executions run on the shard as futures: one that waits on an effect
+//! (outbound HTTP, a timer, a sub-workflow's effects) suspends itself, not the shard.
 
+pub mod arena;
+pub mod effects;
 mod handler;
 pub mod plan_bytes;
 
@@ -11,22 +15,20 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bumpalo::Bump;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use futures_lite::future;
 use glommio::channels::local_channel;
 
 use crate::admission::{Admission, QUEUE_DEPTH_MAX_DEFAULT};
-use crate::engine::execution::Services;
-use crate::engine::node::{JsMode, JsOutput, NodeError};
-use crate::engine::run_data::ExecView;
 use crate::engine::services::EngineServices;
-use crate::engine::value::Value;
 use crate::ingress::{self, IngressState, Limits};
 use crate::metrics::ShardMetrics;
+use crate::outbound::{self, OutboundConfig};
 use crate::router::Router;
 use crate::schedule;
 
+use arena::ArenaPool;
+pub use arena::EXECUTIONS_IN_FLIGHT_MAX_DEFAULT;
 pub use handler::WebhookHandler;
 pub use plan_bytes::{PlanBytes, PlanError};
 
@@ -54,6 +56,10 @@ pub struct ShardConfig {
     pub base_url: String,
     /// Bound of the admission queue.
     pub queue_depth_max: usize,
+    /// Most executions in flight (arenas lent) at once; 503 above it.
+    pub executions_max: usize,
+    /// Outbound HTTP settings (timeouts, retries, breaker, TLS roots).
+    pub outbound: OutboundConfig,
 }
 
 impl ShardConfig {
@@ -67,6 +73,8 @@ impl ShardConfig {
             test_mode: false,
             base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
             queue_depth_max: QUEUE_DEPTH_MAX_DEFAULT,
+            executions_max: EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,
+            outbound: OutboundConfig::default(),
         }
     }
 }
@@ -130,8 +138,9 @@ pub(crate) struct PlanTable {
 pub(crate) struct ShardState {
     pub(crate) config: ShardConfig,
     pub(crate) table: RefCell<Rc<PlanTable>>,
-    pub(crate) arena: RefCell<Bump>,
+    pub(crate) arenas: Rc<ArenaPool>,
     pub(crate) services: RefCell<EngineServices<'static>>,
+    pub(crate) outbound: outbound::Client,
     pub(crate) metrics: RefCell<ShardMetrics>,
     pub(crate) admission: Admission,
     pub(crate) ingress: Rc<IngressState>,
@@ -155,34 +164,6 @@ pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// Lends the shard's services to one execution (the engine takes its services by value).
-pub(crate) struct Lent<'s, 'c>(pub(crate) &'s mut EngineServices<'c>);
-
-impl<'a> Services<'a> for Lent<'_, '_> {
-    fn eval_expr(
-        &mut self,
-        view: &ExecView<'a, '_>,
-        expr: u32,
-        item: usize,
-    ) -> Result<Value<'a>, NodeError> {
-        self.0.eval_expr(view, expr, item)
-    }
-
-    fn run_js(
-        &mut self,
-        view: &ExecView<'a, '_>,
-        code: &str,
-        mode: JsMode,
-        item: usize,
-    ) -> Result<JsOutput<'a>, NodeError> {
-        self.0.run_js(view, code, mode, item)
-    }
-
-    fn now_ms(&mut self) -> i64 {
-        self.0.now_ms()
-    }
 }
 
 /// Runs a shard until it is told to drain; call it inside the shard's glommio executor.
@@ -218,9 +199,10 @@ pub async fn run(
     let state = Rc::new(ShardState {
         metrics: RefCell::new(ShardMetrics::new(config.index)),
         admission: Admission::new(config.queue_depth_max),
+        arenas: ArenaPool::new(config.executions_max.max(1)),
+        outbound: outbound::Client::new(config.outbound.clone()),
         config,
         table: RefCell::new(Rc::new(PlanTable::default())),
-        arena: RefCell::new(Bump::new()),
         services: RefCell::new(services),
         ingress: ingress_state.clone(),
         executions: Cell::new(0),
@@ -251,6 +233,7 @@ async fn control_loop(
                     snapshot.plans = state.table.borrow().plans.len();
                     snapshot.connections = state.ingress.connections.get();
                     snapshot.timeouts = state.ingress.timeouts.get();
+                    snapshot.executions_in_flight = state.arenas.in_use();
                     let _ = reply.send(snapshot);
                 }
                 Ok(ShardCommand::Plans(reply)) => {
