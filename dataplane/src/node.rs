@@ -11,6 +11,8 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement as GlommioPlac
 
 use crate::admin::{self, AdminHandle};
 use crate::ingress::Limits;
+use crate::journal::export::{self, ExportHandle};
+use crate::journal::{JournalConfig, JournalLink, ShardJournalConfig};
 use crate::metrics::{self, ShardMetrics};
 use crate::outbound::OutboundConfig;
 use crate::shard::{self, PlanBytes, ShardCommand, ShardConfig, ShardPlanList};
@@ -53,6 +55,8 @@ pub struct NodeConfig {
     pub base_url: String,
     /// Admission queue bound per shard.
     pub queue_depth_max: usize,
+    /// Execution journal (`None` = executions are not recorded).
+    pub journal: Option<JournalConfig>,
     /// Most executions in flight per shard (each holds an arena); 503 above it.
     pub executions_max: usize,
     /// Outbound HTTP settings of every shard (timeouts, retries, breaker, TLS roots).
@@ -71,6 +75,7 @@ impl NodeConfig {
             test_mode: false,
             base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
             queue_depth_max: crate::admission::QUEUE_DEPTH_MAX_DEFAULT,
+            journal: None,
             executions_max: crate::shard::EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,
             outbound: OutboundConfig::default(),
         }
@@ -98,9 +103,15 @@ pub enum NodeError {
 pub struct ShardLink {
     senders: Vec<Sender<ShardCommand>>,
     draining: Arc<AtomicBool>,
+    journal: Option<JournalLink>,
 }
 
 impl ShardLink {
+    /// Queries over the shards' execution journals (`None` without `--journal`).
+    pub fn journal(&self) -> Option<&JournalLink> {
+        self.journal.as_ref()
+    }
+
     /// Copies of every shard's metrics (shards that do not answer are left out).
     pub fn snapshots(&self) -> Vec<ShardMetrics> {
         let replies: Vec<_> = self
@@ -191,6 +202,7 @@ pub struct Node {
     executors: Vec<ExecutorJoinHandle<()>>,
     webhook_addr: SocketAddr,
     admin: Option<AdminHandle>,
+    export: Option<ExportHandle>,
 }
 
 impl Node {
@@ -201,6 +213,15 @@ impl Node {
         let mut senders = Vec::with_capacity(shards);
         let mut executors = Vec::with_capacity(shards);
         let mut addr = config.webhook_addr;
+        // Each shard serves history queries for its own journal over its own channel.
+        let (journal_link, mut journal_queries) = match &config.journal {
+            Some(_) => {
+                let (link, receivers) = JournalLink::new(shards);
+                (Some(link), receivers)
+            }
+            None => (None, Vec::new()),
+        };
+        journal_queries.reverse();
         for index in 0..shards {
             let (tx, rx) = bounded(COMMAND_QUEUE_DEPTH);
             let (started_tx, started_rx) = bounded(1);
@@ -209,6 +230,12 @@ impl Node {
             shard_config.test_mode = config.test_mode;
             shard_config.base_url = config.base_url.clone();
             shard_config.queue_depth_max = config.queue_depth_max;
+            shard_config.journal = config.journal.as_ref().and_then(|journal| {
+                Some(ShardJournalConfig {
+                    config: journal.clone(),
+                    queries: journal_queries.pop()?,
+                })
+            });
             shard_config.executions_max = config.executions_max;
             shard_config.outbound = config.outbound.clone();
             let placement = match (config.placement, cpus.is_empty()) {
@@ -240,6 +267,14 @@ impl Node {
         let link = ShardLink {
             senders,
             draining: Arc::new(AtomicBool::new(false)),
+            journal: journal_link,
+        };
+        // The export reads the segments the shards recovered; it starts once they serve.
+        let export = match &config.journal {
+            Some(journal) if journal.nats_url.is_some() => {
+                Some(export::start(journal, shards).map_err(NodeError::Admin)?)
+            }
+            _ => None,
         };
         let admin = match config.admin_addr {
             Some(admin_addr) => {
@@ -253,6 +288,7 @@ impl Node {
             executors,
             webhook_addr: addr,
             admin,
+            export,
         })
     }
 
@@ -264,6 +300,11 @@ impl Node {
     /// The bound admin address, if any.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin.as_ref().map(AdminHandle::addr)
+    }
+
+    /// The NATS exporter of the journal, when `--nats-url` was given.
+    pub fn journal_export(&self) -> Option<&ExportHandle> {
+        self.export.as_ref()
     }
 
     /// A handle to scrape and query the shards.
@@ -299,6 +340,9 @@ impl Node {
         }
         if let Some(admin) = self.admin {
             admin.stop();
+        }
+        if let Some(export) = self.export {
+            export.stop();
         }
         tracing::info!("data plane stopped");
     }

@@ -46,6 +46,9 @@ pub struct DataplaneArgs {
     /// Base URL webhooks are reachable at (`webhookUrl` in trigger items).
     #[arg(long, env = "WEBHOOK_URL")]
     pub base_url: Option<String>,
+    /// Execution journal: --journal, --durability, retention, --nats-url.
+    #[command(flatten)]
+    pub journal: super::journal::JournalArgs,
 }
 
 /// Starts the node, installs the plans, serves until SIGTERM/SIGINT.
@@ -97,6 +100,7 @@ pub fn run(args: &DataplaneArgs) -> anyhow::Result<()> {
             format!("{base_url}/")
         };
     }
+    config.journal = args.journal.config();
     let node = Node::start(config)?;
     for plan in plans {
         tracing::info!(workflow = plan.workflow_id(), "installing plan");

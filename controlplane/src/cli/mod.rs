@@ -9,6 +9,7 @@ pub mod compile;
 pub mod dataplane;
 pub mod import;
 pub mod inspect;
+pub mod journal;
 pub mod run;
 pub mod serve;
 

@@ -1,5 +1,7 @@
-//! The admin port of a node: `/health/live`, `/health/ready`, `/metrics`. A plain
-//! blocking thread: scrapes are rare and must never share an executor with webhooks.
+//! The admin port of a node: `/health/live`, `/health/ready`, `/metrics`, and the
+//! execution history of the node's journal (`GET /executions?workflowId=&status=&limit=&cursor=`
+//! -> `{"data":[...],"nextCursor":...}`, `GET /executions/{id}`). A plain blocking thread:
+//! scrapes and queries are rare and must never share an executor with webhooks.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -9,6 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::ingress::http::{self, code};
+use crate::journal::query::{record_json, ListQuery};
 use crate::node::ShardLink;
 
 /// Largest admin request head.
@@ -87,9 +90,9 @@ fn serve(mut stream: TcpStream, link: &ShardLink) {
     let mut out = Vec::new();
     match request.parse(&buf[..head_len]) {
         Ok(httparse::Status::Complete(_)) => {
-            let path = request.path.unwrap_or("/");
-            let path = path.split('?').next().unwrap_or(path);
-            respond(&mut out, request.method.unwrap_or("GET"), path, link);
+            let target = request.path.unwrap_or("/");
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            respond(&mut out, request.method.unwrap_or("GET"), path, query, link);
         }
         _ => http::write_error(
             &mut out,
@@ -103,8 +106,7 @@ fn serve(mut stream: TcpStream, link: &ShardLink) {
     let _ = stream.write_all(&out);
 }
 
-fn respond(out: &mut Vec<u8>, method: &str, path: &str, link: &ShardLink) {
-    const JSON: (&str, &str) = ("content-type", "application/json");
+fn respond(out: &mut Vec<u8>, method: &str, path: &str, query: &str, link: &ShardLink) {
     if method != "GET" && method != "HEAD" {
         http::write_error(
             out,
@@ -133,7 +135,10 @@ fn respond(out: &mut Vec<u8>, method: &str, path: &str, link: &ShardLink) {
             }
         }
         "/metrics" => {
-            let text = link.metrics_text();
+            let mut text = link.metrics_text();
+            if let Some(journal) = link.journal() {
+                text.push_str(&journal.metrics_text());
+            }
             http::write_response(
                 out,
                 200,
@@ -142,11 +147,65 @@ fn respond(out: &mut Vec<u8>, method: &str, path: &str, link: &ShardLink) {
                 false,
             );
         }
-        _ => http::write_error(
+        "/executions" => executions(out, query, link),
+        _ => match path.strip_prefix("/executions/") {
+            Some(id) if !id.is_empty() && !id.contains('/') => execution(out, id, link),
+            _ => http::write_error(
+                out,
+                404,
+                code::NOT_FOUND,
+                "admin endpoints: /health/live, /health/ready, /metrics, /executions, /executions/{id}",
+                &[],
+                false,
+            ),
+        },
+    }
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+fn no_journal(out: &mut Vec<u8>) {
+    http::write_error(
+        out,
+        404,
+        code::NOT_FOUND,
+        "this node keeps no execution journal (start it with --journal DIR)",
+        &[],
+        false,
+    );
+}
+
+/// `GET /executions`: newest first over every shard, filtered, one page.
+fn executions(out: &mut Vec<u8>, query: &str, link: &ShardLink) {
+    let Some(journal) = link.journal() else {
+        return no_journal(out);
+    };
+    match ListQuery::parse(query) {
+        Ok(query) => {
+            let page = journal.list(&query).to_json();
+            http::write_response(out, 200, [JSON], page.to_string().as_bytes(), false);
+        }
+        Err(error) => {
+            http::write_error(out, 400, "VALIDATION_ERROR", &error.to_string(), &[], false)
+        }
+    }
+}
+
+/// `GET /executions/{id}`: one execution with its node data when the level kept it.
+fn execution(out: &mut Vec<u8>, id: &str, link: &ShardLink) {
+    let Some(journal) = link.journal() else {
+        return no_journal(out);
+    };
+    match journal.get(id) {
+        Some(record) => {
+            let body = record_json(&record).to_string();
+            http::write_response(out, 200, [JSON], body.as_bytes(), false);
+        }
+        None => http::write_error(
             out,
             404,
             code::NOT_FOUND,
-            "admin endpoints: /health/live, /health/ready, /metrics",
+            &format!("execution `{id}` is not in this node's journal"),
             &[],
             false,
         ),

@@ -14,7 +14,8 @@
 //!
 //! Subjects and event names follow `{service}.{entity}.{action}`:
 //! `linkflow.execution.completed` (n8n status `success`) and `linkflow.execution.failed`
-//! (`error`); the subject is the event name, and the stream captures `linkflow.execution.>`.
+//! (`error`); the subject is the event name, and the stream captures `linkflow.execution.>`
+//! ([`super::JournalConfig::nats_subject_prefix`] replaces the first token).
 
 use std::fs;
 use std::io;
@@ -33,8 +34,6 @@ use super::{parse_segment_file_name, segment_file_name, JournalConfig, CODE_EXPO
 
 /// JetStream stream the export publishes into by default.
 pub const STREAM_DEFAULT: &str = "LINKFLOW_EXECUTIONS";
-/// Subjects of the stream.
-pub const SUBJECTS: &str = "linkflow.execution.>";
 /// JetStream duplicate window set on a stream the exporter creates.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// Records published before their acks are awaited and the cursor moves.
@@ -161,6 +160,7 @@ pub fn start(config: &JournalConfig, shards: usize) -> io::Result<ExportHandle> 
     let job = Job {
         url,
         stream: config.nats_stream.clone(),
+        prefix: config.nats_subject_prefix.clone(),
         node,
         dir: config.dir.clone(),
         shards,
@@ -192,6 +192,7 @@ pub fn start(config: &JournalConfig, shards: usize) -> io::Result<ExportHandle> 
 struct Job {
     url: String,
     stream: String,
+    prefix: String,
     node: String,
     dir: PathBuf,
     shards: usize,
@@ -203,6 +204,7 @@ struct Job {
 struct Pending {
     execution_id: String,
     subject: String,
+    event: String,
     body: Vec<u8>,
     /// Cursor just after this record.
     next: ExportCursor,
@@ -245,7 +247,7 @@ impl Job {
         jetstream
             .get_or_create_stream(async_nats::jetstream::stream::Config {
                 name: self.stream.clone(),
-                subjects: vec![SUBJECTS.to_owned()],
+                subjects: vec![format!("{}.execution.>", self.prefix)],
                 duplicate_window: DUPLICATE_WINDOW,
                 ..Default::default()
             })
@@ -383,7 +385,8 @@ impl Job {
         }
         Pending {
             execution_id: record.execution_id.clone(),
-            subject: event,
+            subject: format!("{}.execution.{}", self.prefix, record.status.event_action()),
+            event,
             body,
             next,
         }
@@ -428,7 +431,7 @@ impl Job {
             let mut headers = async_nats::HeaderMap::new();
             let id = format!("{}:{}", self.node, pending.execution_id);
             headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
-            headers.insert("Lf-Event", pending.subject.as_str());
+            headers.insert("Lf-Event", pending.event.as_str());
             let ack = tokio::time::timeout(
                 NATS_TIMEOUT,
                 jetstream.publish_with_headers(

@@ -154,6 +154,9 @@ pub struct JournalConfig {
     pub nats_url: Option<String>,
     /// JetStream stream the export publishes into (created when missing).
     pub nats_stream: String,
+    /// First subject token: subjects are `<prefix>.execution.<action>` (default
+    /// `linkflow`; tests use their own so their streams never overlap a real one).
+    pub nats_subject_prefix: String,
 }
 
 impl JournalConfig {
@@ -169,6 +172,7 @@ impl JournalConfig {
             max_segments: None,
             nats_url: None,
             nats_stream: export::STREAM_DEFAULT.to_owned(),
+            nats_subject_prefix: "linkflow".to_owned(),
         }
     }
 

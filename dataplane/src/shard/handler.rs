@@ -309,11 +309,32 @@ impl RequestHandler for WebhookHandler {
         if !written {
             write(responder.out(), &response, correlation, keep_alive);
         }
-        // JOURNAL HOOK (issue #7): the execution is over and its response is in the
+        // Journal (issue #7): the execution is over and its response is in the
         // connection's buffer (or already sent, for onReceived/Respond to Webhook answers
-        // given before a wait). Here the shard hands the execution record to its journal
-        // and, in sync durability mode, awaits the ticket before returning, so the
-        // buffered response leaves only once the record is durable.
+        // given before a wait). Append its record (cheap, no await); in `sync` mode wait
+        // for the fdatasync that covers it before returning, so the buffered response
+        // leaves only once the record is durable.
+        if let Some(journal) = &state.journal {
+            let finished = crate::journal::hook::Finished {
+                plan,
+                plan_id: installed.bytes.plan_id(),
+                workflow_id: installed.bytes.workflow_id(),
+                execution_id: &execution_id,
+                trigger: crate::journal::record::TriggerKind::Webhook,
+                method: request.method,
+                path: request.path,
+                started_ms: config.started_ms,
+                ended_ms: now_ms(),
+                outcome: &outcome,
+                last_node: execution
+                    .last_node()
+                    .map(|n| plan.nodes[n as usize].name.as_str()),
+            };
+            let lsn = journal.record_execution(&finished, |node| execution.runs(node));
+            if let (Some(lsn), crate::journal::Durability::Sync) = (lsn, journal.durability()) {
+                journal.durable(lsn).await;
+            }
+        }
         drop(execution);
         let done = Instant::now();
         state.admission.record_completion(ticket.received, done);

@@ -60,6 +60,8 @@ pub struct ShardConfig {
     pub executions_max: usize,
     /// Outbound HTTP settings (timeouts, retries, breaker, TLS roots).
     pub outbound: OutboundConfig,
+    /// Execution journal of this shard (`None` = executions are not recorded).
+    pub journal: Option<crate::journal::ShardJournalConfig>,
 }
 
 impl ShardConfig {
@@ -75,6 +77,7 @@ impl ShardConfig {
             queue_depth_max: QUEUE_DEPTH_MAX_DEFAULT,
             executions_max: EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,
             outbound: OutboundConfig::default(),
+            journal: None,
         }
     }
 }
@@ -148,6 +151,8 @@ pub(crate) struct ShardState {
     /// Last schedule fire (Unix ms) per workflow, so a swapped plan never fires a slot the
     /// old one already fired.
     pub(crate) last_fires: RefCell<Vec<(String, i64)>>,
+    /// The shard's execution journal (issue #7).
+    pub(crate) journal: Option<Rc<crate::journal::ShardJournal>>,
 }
 
 impl ShardState {
@@ -196,6 +201,22 @@ pub async fn run(
     }
     .with_clock(now_ms);
     let ingress_state = Rc::new(IngressState::new(config.limits));
+    // The journal recovers (scan, cut a torn tail, rebuild the index) before the shard
+    // serves; execution ids continue after the highest one on disk.
+    let journal = match &config.journal {
+        Some(journal) => match crate::journal::ShardJournal::open(
+            &journal.config,
+            config.index,
+            Some(journal.queries.clone()),
+        ) {
+            Ok(journal) => Some(journal),
+            Err(message) => {
+                let _ = started.send(Err(message));
+                return;
+            }
+        },
+        None => None,
+    };
     let state = Rc::new(ShardState {
         metrics: RefCell::new(ShardMetrics::new(config.index)),
         admission: Admission::new(config.queue_depth_max),
@@ -205,8 +226,9 @@ pub async fn run(
         table: RefCell::new(Rc::new(PlanTable::default())),
         services: RefCell::new(services),
         ingress: ingress_state.clone(),
-        executions: Cell::new(0),
+        executions: Cell::new(journal.as_ref().map_or(0, |j| j.sequence_max())),
         last_fires: RefCell::new(Vec::new()),
+        journal,
     });
     let _ = started.send(local);
     let (stop_tx, stop_rx) = local_channel::new_bounded::<()>(1);
@@ -276,6 +298,10 @@ async fn drain(state: &ShardState, stop: &local_channel::LocalSender<()>) {
         generation: u64::MAX,
         ..PlanTable::default()
     });
+    // Every record appended so far reaches the disk before the shard stops.
+    if let Some(journal) = &state.journal {
+        journal.close().await;
+    }
 }
 
 /// Builds the next plan table: `added` replaces the plan with the same workflow id,

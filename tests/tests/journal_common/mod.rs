@@ -1,0 +1,253 @@
+//! Helpers of the journal tests: the `linkflow dataplane` binary as a child process, a
+//! load client that logs which executions were answered, and admin-port history queries.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Longest any single read in these tests may block.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A fresh, empty folder under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lf-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `linkflow` binary built next to this test (`cargo test --workspace` builds it), or
+/// `LINKFLOW_BIN`.
+pub fn linkflow_bin() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("LINKFLOW_BIN") {
+        return Some(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("linkflow");
+    bin.exists().then_some(bin)
+}
+
+/// A `linkflow dataplane` child process.
+pub struct Dataplane {
+    /// The process.
+    pub child: Child,
+    /// Webhook address.
+    pub webhook: SocketAddr,
+    /// Admin address.
+    pub admin: SocketAddr,
+}
+
+impl Dataplane {
+    /// Starts `linkflow dataplane` with `workflow` installed and a journal in `journal`,
+    /// returning once it prints its addresses (it does so after every shard serves).
+    pub fn start(bin: &Path, workflow: &Path, journal: &Path, extra: &[&str]) -> Dataplane {
+        let mut child = Command::new(bin)
+            .args(["dataplane", "--shards", "2", "--unbound"])
+            .args(["--webhook", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+            .arg("--workflow")
+            .arg(workflow)
+            .arg("--journal")
+            .arg(journal)
+            .args(extra)
+            .env("LINKFLOW_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("linkflow dataplane starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reads the start line");
+        // "linkflow dataplane: webhooks on http://A admin on http://B"
+        let addr = |marker: &str| -> SocketAddr {
+            let rest = line
+                .split(marker)
+                .nth(1)
+                .unwrap_or_else(|| panic!("no `{marker}` in start line {line:?}"));
+            rest.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        let webhook = addr("webhooks on http://");
+        let admin = addr("admin on http://");
+        Dataplane {
+            child,
+            webhook,
+            admin,
+        }
+    }
+
+    /// SIGKILL: no drain, no final flush.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait (drain, final flush).
+    pub fn stop(mut self) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc_kill(self.child.id() as i32, 15);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+/// A GET with `Connection: close`: status and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Every execution id in the node's journal, paging `GET /executions` by cursor.
+pub fn journal_ids(admin: SocketAddr, filter: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/executions?limit=200{filter}");
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={cursor}"));
+        }
+        let (status, body) = http_get(admin, &path);
+        assert_eq!(status, 200, "{path}: {body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        for item in page["data"].as_array().unwrap() {
+            let id = item["id"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id.clone()), "{id} listed twice");
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+}
+
+/// Tells a load loop when to stop and hears about each answer.
+pub trait LoadControl {
+    /// Stop sending.
+    fn stopped(&self) -> bool;
+    /// One more response arrived whole.
+    fn answered(&self) {}
+}
+
+impl LoadControl for std::sync::atomic::AtomicBool {
+    fn stopped(&self) -> bool {
+        self.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// One webhook request on a fresh connection; the execution id of a 200 answer.
+pub fn load_one(addr: SocketAddr, path: &str, body: &str) -> Option<String> {
+    let stop = OneShot(std::cell::Cell::new(false));
+    load_until_gone(addr, path, body, &stop).pop()
+}
+
+struct OneShot(std::cell::Cell<bool>);
+
+impl LoadControl for OneShot {
+    fn stopped(&self) -> bool {
+        self.0.get()
+    }
+
+    fn answered(&self) {
+        self.0.set(true);
+    }
+}
+
+/// Sends webhook requests on one keep-alive connection until the server goes away or
+/// `control` says stop; returns the execution ids of the responses that arrived whole (from
+/// the `x-correlation-id: lf-<id>` header the data plane sets).
+pub fn load_until_gone(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+    control: &impl LoadControl,
+) -> Vec<String> {
+    let mut answered = Vec::new();
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return answered;
+    };
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut buf = Vec::new();
+    while !control.stopped() {
+        if stream.write_all(request.as_bytes()).is_err() {
+            break;
+        }
+        match read_response(&mut stream, &mut buf) {
+            Some((200, Some(id))) => {
+                answered.push(id);
+                control.answered();
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    answered
+}
+
+/// Reads one response; its status and the execution id of its correlation header.
+fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(u16, Option<String>)> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+            let mut length = 0usize;
+            let mut id = None;
+            for line in head.split("\r\n").skip(1) {
+                let Some((name, value)) = line.split_once(':') else {
+                    continue;
+                };
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.parse().ok()?;
+                } else if name.eq_ignore_ascii_case("x-correlation-id") {
+                    id = value.strip_prefix("lf-").map(str::to_owned);
+                }
+            }
+            let total = end + 4 + length;
+            while buf.len() < total {
+                let n = stream.read(&mut chunk).ok().filter(|&n| n > 0)?;
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            buf.drain(..total);
+            return Some((status, id));
+        }
+        let n = stream.read(&mut chunk).ok().filter(|&n| n > 0)?;
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
