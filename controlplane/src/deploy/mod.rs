@@ -11,6 +11,7 @@
 pub mod embedded;
 mod engine_compiler;
 pub mod executions;
+pub mod journal_source;
 mod in_process;
 
 pub use engine_compiler::EngineCompiler;
