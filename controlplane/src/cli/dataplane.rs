@@ -1,5 +1,5 @@
 //! `linkflow dataplane`: one data-plane node — per-core shards serving webhooks, an admin
-//! port, plans from local files (QUIC submission arrives with #5). SIGTERM drains.
+//! port, plans from local files and over QUIC (`--quic ADDR --certs DIR`). SIGTERM drains.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +49,12 @@ pub struct DataplaneArgs {
     /// Execution journal: --journal, --durability, retention, --nats-url.
     #[command(flatten)]
     pub journal: super::journal::JournalArgs,
+    /// UDP address of the QUIC plan receiver (`linkflow plan submit --to`); needs --certs.
+    #[arg(long, env = "LINKFLOW_QUIC", requires = "certs")]
+    pub quic: Option<SocketAddr>,
+    /// Directory with ca.pem, node.pem and node-key.pem (`linkflow certs init DIR`).
+    #[arg(long, env = "LINKFLOW_CERTS")]
+    pub certs: Option<PathBuf>,
 }
 
 /// Starts the node, installs the plans, serves until SIGTERM/SIGINT.
@@ -64,9 +70,13 @@ pub fn run(args: &DataplaneArgs) -> anyhow::Result<()> {
     let mut plans = Vec::new();
     for path in &args.plans {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        plans.push(
-            PlanBytes::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))?,
-        );
+        // `linkflow compile -o` writes sealed plans; bare archives are accepted too.
+        let plan = if bytes.starts_with(&linkflow_codec::envelope::MAGIC) {
+            PlanBytes::from_sealed(linkflow_codec::envelope::aligned(&bytes))
+        } else {
+            PlanBytes::from_bytes(&bytes)
+        };
+        plans.push(plan.with_context(|| format!("loading {}", path.display()))?);
     }
     for path in &args.workflows {
         let text =
@@ -106,11 +116,29 @@ pub fn run(args: &DataplaneArgs) -> anyhow::Result<()> {
         tracing::info!(workflow = plan.workflow_id(), "installing plan");
         node.install(plan);
     }
+    let receiver = match (args.quic, &args.certs) {
+        (Some(quic), Some(certs)) => Some(
+            linkflow_dataplane::control::spawn_quic_receiver(
+                quic,
+                linkflow_dataplane::control::ServerTlsFiles::from_dir(certs),
+                node.link(),
+            )
+            .context("starting the QUIC plan receiver")?,
+        ),
+        _ => None,
+    };
     println!(
-        "linkflow dataplane: webhooks on http://{} admin on http://{}",
+        "linkflow dataplane: webhooks on http://{} admin on http://{}{}",
         node.webhook_addr(),
-        node.admin_addr().map(|a| a.to_string()).unwrap_or_default()
+        node.admin_addr().map(|a| a.to_string()).unwrap_or_default(),
+        receiver
+            .as_ref()
+            .map(|r| format!(" plans (QUIC, mTLS) on {}", r.addr()))
+            .unwrap_or_default()
     );
     node.run_until_signal().context("waiting for signals")?;
+    if let Some(receiver) = receiver {
+        receiver.stop();
+    }
     Ok(())
 }

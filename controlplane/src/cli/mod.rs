@@ -4,11 +4,13 @@
 //! exposes an `Args` struct (`clap::Args`) and `pub fn run(&Args) -> anyhow::Result<()>`
 //! (or an exit code when the command reports failures without erroring).
 
+pub mod certs;
 pub mod compat;
 pub mod compile;
 pub mod dataplane;
 pub mod import;
 pub mod inspect;
+pub mod plan;
 pub mod journal;
 pub mod run;
 pub mod serve;
@@ -45,6 +47,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Run one data-plane node (shards, webhooks, admin port).
     Dataplane(dataplane::DataplaneArgs),
+    /// Submit, list and remove plans on data-plane nodes over QUIC.
+    Plan(plan::PlanArgs),
+    /// Make development certificates for QUIC plan submission (mutual TLS).
+    Certs(certs::CertsArgs),
 }
 
 impl Command {
@@ -58,6 +64,8 @@ impl Command {
             Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
             Command::Import(args) => import::run(args).map(|()| ExitCode::SUCCESS),
             Command::Dataplane(args) => dataplane::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Plan(args) => plan::run(args),
+            Command::Certs(args) => certs::run(args).map(|()| ExitCode::SUCCESS),
         }
     }
 }
