@@ -1,14 +1,19 @@
 //! `linkflow-bench`: runs a named scenario end to end and prints one side-by-side table.
 //!
 //! `linkflow-bench reference [--duration 10s] [--warmup 3s] [--connections 32] [--with-wrk]
-//! [--peer node-red=http://127.0.0.1:1880/webhook/bench,PID] [--out results.json]`
+//! [--peers auto|none] [--peer name=URL[,PID]] [--out results.json]`
 //!
 //! Servers run on CPU 1 and the load generator on CPU 0 (taskset), as the standard
 //! measurement in shared/reference/README.md; every row is measured in the same run so
-//! ratios are comparable even when absolute figures drift on a shared machine.
+//! ratios are comparable even when absolute figures drift on a shared machine. With
+//! `--peers auto` (the default) the installed peers (Node-RED, n8n) are started, pinned,
+//! measured and stopped through `shared/reference/peers/run-peers.sh`.
 
+mod peers;
 mod runner;
 mod scenario;
+mod scenarios;
+mod workflows;
 
 use std::path::PathBuf;
 
@@ -36,10 +41,16 @@ pub struct Args {
     /// Also measure the bare server with wrk (load generator comparison).
     #[arg(long)]
     pub with_wrk: bool,
-    /// An already running peer: `name=URL[,PID]` (start them with
-    /// shared/reference/peers/run-peers.sh serve-nodered / serve-n8n).
+    /// An already running server to add as a row: `name=URL[,PID]`.
     #[arg(long)]
     pub peer: Vec<String>,
+    /// `auto`: start, measure and stop every installed peer (Node-RED, n8n) with
+    /// run-peers.sh; `none`: only LinkFlow and the bare server.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "none"])]
+    pub peers: String,
+    /// The peers' script (default: `../peers/run-peers.sh` next to the workflow's folder).
+    #[arg(long)]
+    pub peers_script: Option<PathBuf>,
     /// Directory holding linkflow-loadtest and bare_server (default: next to this binary).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -81,10 +92,19 @@ fn main() -> anyhow::Result<()> {
             sc.name
         );
     }
-    let rows = runner::reference(&args)?;
-    let table = runner::table(&rows);
+    let outcome = scenarios::run(sc.name, &args)?;
+    let table = runner::table(&outcome.rows, outcome.base);
     print!("{table}");
-    let json = serde_json::json!({ "scenario": sc.name, "rows": rows, "table": table });
+    for note in &outcome.notes {
+        println!("{note}");
+    }
+    let json = serde_json::json!({
+        "scenario": sc.name,
+        "config": {"duration": args.duration, "warmup": args.warmup, "connections": args.connections},
+        "rows": outcome.rows,
+        "notes": outcome.notes,
+        "table": table,
+    });
     std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!("results written to {}", args.out.display());

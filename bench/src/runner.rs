@@ -13,7 +13,7 @@ use crate::Args;
 /// How long a server may take to accept connections.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The reference request body; the expected answer is in shared/reference/README.md.
-const REFERENCE_REQUEST: &str =
+pub(crate) const REFERENCE_REQUEST: &str =
     "POST /webhook/bench\nContent-Type: application/json\n\n{\"a\":41,\"name\":\"bench\"}\n";
 
 /// One measured row.
@@ -33,10 +33,12 @@ pub struct Row {
     pub server_cpu_us: Option<f64>,
     /// Load generator CPU per request, us.
     pub loadgen_cpu_us: Option<f64>,
+    /// Server resident memory right after the run, MiB (process and its children).
+    pub rss_mib: Option<u64>,
 }
 
 /// A child process killed on drop, so a failed run leaves no server behind.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -45,7 +47,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -85,7 +87,7 @@ fn wait_listening(addr: SocketAddr, child: &mut Child) -> anyhow::Result<()> {
     bail!("server_start_timeout: nothing listening on {addr} after {SERVER_START_TIMEOUT:?}")
 }
 
-fn bin_dir(args: &Args) -> anyhow::Result<PathBuf> {
+pub(crate) fn bin_dir(args: &Args) -> anyhow::Result<PathBuf> {
     match &args.bin_dir {
         Some(d) => Ok(d.clone()),
         None => Ok(std::env::current_exe()?
@@ -95,7 +97,7 @@ fn bin_dir(args: &Args) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn start(bin: &Path, extra: &[&str], port: u16) -> anyhow::Result<Server> {
+pub(crate) fn start(bin: &Path, extra: &[&str], port: u16) -> anyhow::Result<Server> {
     if !bin.exists() {
         bail!(
             "missing_binary: {} (cargo build --release -p linkflow-bench)",
@@ -117,11 +119,11 @@ fn start(bin: &Path, extra: &[&str], port: u16) -> anyhow::Result<Server> {
 }
 
 /// The pid of the server itself (taskset execs it, so the child pid is the server).
-fn pid(s: &Server) -> u32 {
+pub(crate) fn pid(s: &Server) -> u32 {
     s.0.id()
 }
 
-fn loadtest(
+pub(crate) fn loadtest(
     args: &Args,
     bins: &Path,
     name: &str,
@@ -165,6 +167,7 @@ fn loadtest(
         errors: r.errors_total,
         server_cpu_us: r.cpu.server_cpu_us_per_request,
         loadgen_cpu_us: Some(r.cpu.loadgen_cpu_us_per_request),
+        rss_mib: pid.and_then(rss_mib),
     })
 }
 
@@ -213,7 +216,7 @@ fn proc_cpu(pid: u32) -> Option<Duration> {
 }
 
 /// wrk with the reference post.lua, pinned like the loadtest row.
-fn wrk(args: &Args, url: &str, pid: u32) -> anyhow::Result<Row> {
+pub(crate) fn wrk(args: &Args, url: &str, pid: u32) -> anyhow::Result<Row> {
     let lua = args.workflow.with_file_name("post.lua");
     let run = |d: &str, latency: bool| -> anyhow::Result<String> {
         let mut cmd = pinned(0, Path::new("wrk"));
@@ -276,85 +279,67 @@ fn wrk(args: &Args, url: &str, pid: u32) -> anyhow::Result<Row> {
         errors,
         server_cpu_us: s0.zip(s1).and_then(|(a, b)| per(b - a)),
         loadgen_cpu_us: per(c1 - c0),
+        rss_mib: rss_mib(pid),
     })
 }
 
-/// The reference scenario: bare server, LinkFlow data plane, peers; optional wrk row.
-pub fn reference(args: &Args) -> anyhow::Result<Vec<Row>> {
-    let bins = bin_dir(args)?;
-    let req =
-        std::env::temp_dir().join(format!("linkflow-bench-{}-request.txt", std::process::id()));
-    std::fs::write(&req, REFERENCE_REQUEST)?;
-    let mut rows = Vec::new();
-    let bare = bins.join("bare_server");
-    {
-        let port = free_port()?;
-        let s = start(&bare, &["--shards", "1"], port)?;
-        let url = format!("http://127.0.0.1:{port}/webhook/bench");
-        rows.push(loadtest(
-            args,
-            &bins,
-            "bare server",
-            &url,
-            Some(pid(&s)),
-            &req,
-        )?);
-        if args.with_wrk {
-            rows.push(wrk(args, &url, pid(&s))?);
-        }
-    }
-    {
-        let port = free_port()?;
-        let wf = args.workflow.to_string_lossy().into_owned();
-        match start(&bare, &["--shards", "1", "--workflow", &wf], port) {
-            Ok(s) => {
-                let url = format!("http://127.0.0.1:{port}/webhook/bench");
-                rows.push(loadtest(
-                    args,
-                    &bins,
-                    "LinkFlow data plane",
-                    &url,
-                    Some(pid(&s)),
-                    &req,
-                )?);
-            }
-            Err(e) => eprintln!("LinkFlow data plane skipped: {e:#}"),
-        }
-    }
-    for spec in &args.peer {
-        let (name, rest) = spec
-            .split_once('=')
-            .context("peer_spec: expected name=URL[,PID]")?;
-        let (url, pid) = match rest.split_once(',') {
-            Some((u, p)) => (u, Some(p.parse::<u32>().context("peer_spec: bad PID")?)),
-            None => (rest, None),
-        };
-        rows.push(loadtest(args, &bins, name, url, pid, &req)?);
-    }
-    let _ = std::fs::remove_file(&req);
-    Ok(rows)
+/// Resident memory of a process, MiB (`VmRSS`).
+pub(crate) fn rss_mib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024)
 }
 
-/// The side-by-side table; ratios are against the first row (the bare server).
-pub fn table(rows: &[Row]) -> String {
-    let base = rows.first();
-    let mut s = String::from("| server | req/s | p50 | p99 | errors | server CPU/req | vs bare CPU/req | loadgen CPU/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+/// CPU time a process has used so far (all its threads).
+pub(crate) fn cpu_of(pid: u32) -> Option<Duration> {
+    proc_cpu(pid)
+}
+
+/// The side-by-side table. Ratio columns divide each row by the `base` row (the first
+/// row whose name starts with `base`, else the first row): req/s and p99 as `row / base`,
+/// CPU per request as `row / base`, so "n8n: CPU/req 400×" reads "400 times LinkFlow's".
+pub fn table(rows: &[Row], base: &str) -> String {
+    let base_row = rows
+        .iter()
+        .find(|r| r.name.starts_with(base))
+        .or(rows.first());
+    let base_name = base_row.map_or("-", |r| r.name.as_str());
+    let mut s = format!(
+        "| server | req/s | p50 | p99 | errors | server CPU/req | RSS | loadgen CPU/req | req/s ÷ {base_name} | p99 ÷ {base_name} | CPU/req ÷ {base_name} |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    );
+    let ratio = |x: f64, b: f64| {
+        if b > 0.0 && x.is_finite() {
+            format!("{:.3}×", x / b).replace(".000×", "×")
+        } else {
+            "n/a".into()
+        }
+    };
     for r in rows {
-        let ratio = match (base.and_then(|b| b.server_cpu_us), r.server_cpu_us) {
-            (Some(b), Some(x)) if b > 0.0 => format!("{:.2}×", x / b),
+        let f = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1} us"));
+        let cpu_ratio = match (base_row.and_then(|b| b.server_cpu_us), r.server_cpu_us) {
+            (Some(b), Some(x)) => ratio(x, b),
             _ => "n/a".into(),
         };
-        let f = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1} us"));
         s.push_str(&format!(
-            "| {} | {:.0} | {} us | {} us | {} | {} | {} | {} |\n",
+            "| {} | {:.0} | {} us | {} us | {} | {} | {} | {} | {} | {} | {} |\n",
             r.name,
             r.rps,
             r.p50_us,
             r.p99_us,
             r.errors,
             f(r.server_cpu_us),
-            ratio,
-            f(r.loadgen_cpu_us)
+            r.rss_mib.map_or("n/a".into(), |m| format!("{m} MiB")),
+            f(r.loadgen_cpu_us),
+            base_row.map_or("n/a".into(), |b| ratio(r.rps, b.rps)),
+            base_row.map_or("n/a".into(), |b| ratio(r.p99_us as f64, b.p99_us as f64)),
+            cpu_ratio,
         ));
     }
     s
@@ -373,18 +358,50 @@ mod tests {
             errors: 0,
             server_cpu_us: cpu,
             loadgen_cpu_us: Some(3.0),
+            rss_mib: Some(5),
         }
     }
 
     #[test]
-    fn table_ratios_are_against_the_first_row() {
-        let t = table(&[
-            row("bare", Some(10.0)),
-            row("linkflow", Some(25.0)),
-            row("peer", None),
-        ]);
-        assert!(t.contains("| bare | 1000 | 1 us | 2 us | 0 | 10.0 us | 1.00× |"));
-        assert!(t.contains("| linkflow | 1000 | 1 us | 2 us | 0 | 25.0 us | 2.50× |"));
-        assert!(t.contains("| peer | 1000 | 1 us | 2 us | 0 | n/a | n/a |"));
+    fn table_ratios_are_against_the_named_base_row() {
+        let mut peer = row("peer", Some(2500.0));
+        peer.rps = 10.0;
+        peer.p99_us = 200;
+        let t = table(
+            &[
+                row("bare", Some(10.0)),
+                row("linkflow", Some(25.0)),
+                peer,
+                row("gone", None),
+            ],
+            "linkflow",
+        );
+        assert!(t.contains("req/s ÷ linkflow"), "{t}");
+        assert!(
+            t.contains(
+                "| bare | 1000 | 1 us | 2 us | 0 | 10.0 us | 5 MiB | 3.0 us | 1× | 1× | 0.400× |"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "| linkflow | 1000 | 1 us | 2 us | 0 | 25.0 us | 5 MiB | 3.0 us | 1× | 1× | 1× |"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("| peer | 10 | 1 us | 200 us | 0 | 2500.0 us | 5 MiB | 3.0 us | 0.010× | 100× | 100× |"), "{t}");
+        assert!(
+            t.contains("| gone | 1000 | 1 us | 2 us | 0 | n/a | 5 MiB | 3.0 us | 1× | 1× | n/a |"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn table_falls_back_to_the_first_row() {
+        let t = table(&[row("bare", Some(10.0)), row("x", Some(20.0))], "missing");
+        assert!(
+            t.contains("| x | 1000 | 1 us | 2 us | 0 | 20.0 us | 5 MiB | 3.0 us | 1× | 1× | 2× |"),
+            "{t}"
+        );
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! `bare_server [--addr 127.0.0.1:8081] [--shards N] [--unbound]`
 //!
-//! With `--workflow FILE.json` it runs the full data-plane node instead (what
-//! `linkflow dataplane --workflow` runs), so both sides of a comparison come from one
-//! build with the same flags.
+//! With `--workflow FILE.json[:COPIES]` (repeatable) it runs the full data-plane node instead
+//! (what `linkflow dataplane --workflow` runs), so both sides of a comparison come from one
+//! build with the same flags. `:COPIES` installs that many copies of the workflow, copy `i`
+//! with workflow id `ID-i` and every webhook path suffixed with `i` (`bench` -> `bench7`):
+//! how the harness deploys 10,000 workflows or 1,000 schedules without 10,000 files.
 
 use std::net::SocketAddr;
 
@@ -32,18 +34,23 @@ struct Args {
     /// Do not pin shards to CPUs.
     #[arg(long)]
     unbound: bool,
-    /// Run the LinkFlow data plane with this n8n workflow instead of the fixed response.
+    /// Run the LinkFlow data plane with this n8n workflow (`FILE[:COPIES]`, repeatable)
+    /// instead of the fixed response.
     #[arg(long)]
-    workflow: Option<std::path::PathBuf>,
+    workflow: Vec<String>,
 }
+
+/// Most copies of one workflow. Why: bounds start-up time and memory of a benchmark run;
+/// the largest scenario deploys 10,000.
+const COPIES_MAX: usize = 100_000;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let shards = args
         .shards
         .unwrap_or_else(|| linkflow_dataplane::node::affinity_cpus().len().max(1));
-    if let Some(path) = &args.workflow {
-        return run_node(&args, shards, path);
+    if !args.workflow.is_empty() {
+        return run_node(&args, shards);
     }
     let response = FixedResponse {
         status: 200,
@@ -58,22 +65,69 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the data-plane node with one workflow until SIGTERM.
-fn run_node(args: &Args, shards: usize, path: &std::path::Path) -> anyhow::Result<()> {
+/// Runs the data-plane node with the `--workflow` plans until SIGTERM.
+fn run_node(args: &Args, shards: usize) -> anyhow::Result<()> {
+    use anyhow::Context;
     use linkflow_dataplane::node::{Node, NodeConfig, Placement};
     use linkflow_dataplane::shard::PlanBytes;
-    let plan = PlanBytes::from_workflow_json(&std::fs::read_to_string(path)?)?;
+    let mut plans = Vec::new();
+    for spec in &args.workflow {
+        let (path, copies) = match spec.rsplit_once(':') {
+            Some((path, n)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => {
+                (path, n.parse::<usize>().context("copies")?)
+            }
+            _ => (spec.as_str(), 1),
+        };
+        anyhow::ensure!(
+            (1..=COPIES_MAX).contains(&copies),
+            "copies_out_of_range: {spec}: 1..={COPIES_MAX} copies"
+        );
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        if copies == 1 {
+            plans.push(PlanBytes::from_workflow_json(&text)?);
+            continue;
+        }
+        let workflow: serde_json::Value = serde_json::from_str(&text)?;
+        for i in 0..copies {
+            plans.push(PlanBytes::from_workflow_json(
+                &copy_of(&workflow, i).to_string(),
+            )?);
+        }
+    }
     let mut config = NodeConfig::new(args.addr);
     config.shards = shards;
     if args.unbound {
         config.placement = Placement::Unbound;
     }
     let node = Node::start(config)?;
-    node.install(plan);
+    let count = plans.len();
+    for plan in plans {
+        node.install(plan);
+    }
     println!(
-        "bare_server: LinkFlow data plane on http://{} with {shards} shard(s)",
+        "bare_server: LinkFlow data plane on http://{} with {shards} shard(s), {count} plan(s)",
         node.webhook_addr()
     );
     node.run_until_signal()?;
     Ok(())
+}
+
+/// Copy `i` of a workflow: id `ID-i` (or `NAME-i`) and webhook paths suffixed with `i`.
+fn copy_of(workflow: &serde_json::Value, i: usize) -> serde_json::Value {
+    let mut copy = workflow.clone();
+    let base = workflow["id"]
+        .as_str()
+        .or(workflow["name"].as_str())
+        .unwrap_or("workflow");
+    copy["id"] = format!("{base}-{i}").into();
+    if let Some(nodes) = copy["nodes"].as_array_mut() {
+        for node in nodes {
+            if node["type"] == "n8n-nodes-base.webhook" {
+                if let Some(path) = node["parameters"]["path"].as_str() {
+                    node["parameters"]["path"] = format!("{path}{i}").into();
+                }
+            }
+        }
+    }
+    copy
 }
