@@ -62,10 +62,26 @@ impl Dataplane {
             .spawn()
             .expect("linkflow dataplane starts");
         let stdout = child.stdout.take().expect("stdout piped");
+        // Logs share stdout: read up to the start line, then keep draining on a thread so
+        // the child never writes into a closed pipe.
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reads the start line");
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .expect("reads the child's stdout");
+            assert!(n > 0, "linkflow dataplane exited before it served");
+            if line.contains("webhooks on http://") {
+                break;
+            }
+        }
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).is_ok_and(|n| n > 0) {
+                sink.clear();
+            }
+        });
         // "linkflow dataplane: webhooks on http://A admin on http://B"
         let addr = |marker: &str| -> SocketAddr {
             let rest = line
