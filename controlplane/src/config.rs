@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// process may run on].
     #[arg(long, env = "LINKFLOW_SHARDS", value_name = "N")]
     pub shards: Option<usize>,
+    /// When an execution record is safe in the journal (<data-dir>/journal): `none`
+    /// (written every 10 ms, no fdatasync), `batch` (written and fdatasync'ed every 10 ms)
+    /// or `sync` (the webhook answer waits for its record's fdatasync) [default: batch].
+    #[arg(long, env = "LINKFLOW_DURABILITY", value_name = "MODE")]
+    pub durability: Option<linkflow_dataplane::journal::Durability>,
     /// TOML config file (keys as the flags, e.g. `api = "127.0.0.1:8080"`, `[rate-limits]`).
     #[arg(long, env = "LINKFLOW_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -93,6 +98,8 @@ pub struct FileConfig {
     pub body_bytes_max: Option<usize>,
     /// See [`ServeArgs::shards`].
     pub shards: Option<usize>,
+    /// See [`ServeArgs::durability`] (`"none"`, `"batch"` or `"sync"`).
+    pub durability: Option<String>,
     /// Per-tier limits; a missing tier keeps its default, `0`.. numbers limit.
     pub rate_limits: Option<FileLimits>,
 }
@@ -128,6 +135,8 @@ pub struct ServeConfig {
     pub rate_limits: TierLimits,
     /// Data-plane shards (at least 1).
     pub shards: usize,
+    /// Journal durability of the embedded data plane.
+    pub durability: linkflow_dataplane::journal::Durability,
 }
 
 fn file_limit(tier: &str, value: &Option<toml::Value>) -> Result<Option<Limit>, String> {
@@ -215,7 +224,13 @@ impl ServeConfig {
             Some(n) => n,
             None => linkflow_dataplane::node::affinity_cpus().len().max(1),
         };
+        let durability = match (args.durability, &file.durability) {
+            (Some(d), _) => d,
+            (None, Some(text)) => text.parse().map_err(|e| format!("durability: {e}"))?,
+            (None, None) => linkflow_dataplane::journal::Durability::default(),
+        };
         Ok(ServeConfig {
+            durability,
             data_dir,
             api,
             webhook,

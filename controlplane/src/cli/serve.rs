@@ -15,9 +15,11 @@ use crate::config::{secret, ServeConfig};
 use crate::credentials::EncryptionKey;
 use crate::deploy::embedded::EmbeddedNode;
 use crate::deploy::executions::StoreExecutions;
+use crate::deploy::journal_source::JournalExecutions;
 use crate::deploy::{EngineCompiler, InProcessDeployer};
 use crate::server::{app, serve, Parts};
 use crate::storage::{SqlStore, Store};
+use linkflow_dataplane::journal::JournalConfig;
 use linkflow_dataplane::node::NodeConfig;
 
 /// Runs the server until Ctrl-C / SIGTERM.
@@ -83,8 +85,12 @@ async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
     let Foundation { store, key, signer } = foundation(&config).await?;
     let node = start_node(&config)?;
     let deployer = Arc::new(InProcessDeployer::new(node.sink()));
+    let executions = match node.link().journal() {
+        Some(journal) => JournalExecutions::shared(journal.clone()),
+        None => StoreExecutions::shared(store.clone()),
+    };
     let (router, _) = app(Parts {
-        executions: StoreExecutions::shared(store.clone()),
+        executions,
         store,
         compiler: EngineCompiler::shared(),
         deployer,
@@ -119,6 +125,9 @@ fn start_node(config: &ServeConfig) -> anyhow::Result<Arc<EmbeddedNode>> {
     let mut node_config = NodeConfig::new(config.webhook);
     node_config.shards = config.shards;
     node_config.base_url = format!("http://{}/", config.webhook);
+    let mut journal = JournalConfig::new(config.data_dir.join("journal"));
+    journal.durability = config.durability;
+    node_config.journal = Some(journal);
     EmbeddedNode::start(node_config)
         .with_context(|| format!("cannot start the data plane on {}", config.webhook))
 }

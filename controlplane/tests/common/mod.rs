@@ -9,10 +9,12 @@ use linkflow_controlplane::auth::TokenSigner;
 use linkflow_controlplane::credentials::EncryptionKey;
 use linkflow_controlplane::deploy::embedded::EmbeddedNode;
 use linkflow_controlplane::deploy::executions::StoreExecutions;
+use linkflow_controlplane::deploy::journal_source::JournalExecutions;
 use linkflow_controlplane::deploy::{EngineCompiler, InProcessDeployer, PlanCommand};
 use linkflow_controlplane::ratelimit::TierLimits;
 use linkflow_controlplane::server::{app, serve, Parts};
 use linkflow_controlplane::storage::{SqlStore, Store};
+use linkflow_dataplane::journal::JournalConfig;
 use linkflow_dataplane::node::{NodeConfig, Placement};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -134,8 +136,14 @@ impl TestServer {
             let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap());
             config.shards = 2;
             config.placement = Placement::Unbound;
+            let dir = std::env::temp_dir().join(format!("lf-journal-{}", uuid::Uuid::new_v4()));
+            config.journal = Some(JournalConfig::new(dir));
             EmbeddedNode::start(config).unwrap()
         });
+        let executions = match node.as_ref().and_then(|n| n.link().journal().cloned()) {
+            Some(journal) => JournalExecutions::shared(journal),
+            None => StoreExecutions::shared(store.clone()),
+        };
         let webhook = node
             .as_ref()
             .map(|n| format!("http://{}", n.webhook_addr()));
@@ -145,7 +153,7 @@ impl TestServer {
             forward.as_ref().map_or(Ok(()), |sink| sink(c))
         }));
         let (router, state) = app(Parts {
-            executions: StoreExecutions::shared(store.clone()),
+            executions,
             store,
             compiler: EngineCompiler::shared(),
             deployer: Arc::new(deployer),
