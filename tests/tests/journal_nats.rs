@@ -153,6 +153,9 @@ async fn consume(
             pull::Config {
                 durable_name: Some(durable.to_owned()),
                 ack_policy: AckPolicy::Explicit,
+                // Messages the stopped consumer had pulled but not acknowledged come back
+                // to the restarted one after this.
+                ack_wait: Duration::from_secs(1),
                 ..Default::default()
             },
         )
@@ -169,7 +172,7 @@ async fn consume(
         if stop_after.is_some_and(|n| taken >= n) {
             return taken;
         }
-        let next = tokio::time::timeout(Duration::from_secs(2), messages.next()).await;
+        let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
         let Ok(Some(Ok(message))) = next else {
             return taken;
         };
