@@ -7,11 +7,12 @@
 pub mod certs;
 pub mod compat;
 pub mod compile;
+pub mod controlplane;
 pub mod dataplane;
 pub mod import;
 pub mod inspect;
-pub mod plan;
 pub mod journal;
+pub mod plan;
 pub mod run;
 pub mod serve;
 
@@ -43,6 +44,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run the control plane with an embedded data plane.
     Serve(crate::config::ServeArgs),
+    /// Run the control plane alone, deploying to data-plane nodes over QUIC.
+    Controlplane(controlplane::ControlplaneArgs),
     /// Import a workflow into a running control plane.
     Import(import::ImportArgs),
     /// Run one data-plane node (shards, webhooks, admin port).
@@ -62,6 +65,7 @@ impl Command {
             Command::Compat(args) => compat::run(args).map(|()| ExitCode::SUCCESS),
             Command::Run(args) => run::run(args).map(|()| ExitCode::SUCCESS),
             Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Controlplane(args) => controlplane::run(args).map(|()| ExitCode::SUCCESS),
             Command::Import(args) => import::run(args).map(|()| ExitCode::SUCCESS),
             Command::Dataplane(args) => dataplane::run(args).map(|()| ExitCode::SUCCESS),
             Command::Plan(args) => plan::run(args),

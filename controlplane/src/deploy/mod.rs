@@ -12,6 +12,7 @@ pub mod embedded;
 mod engine_compiler;
 pub mod executions;
 pub mod journal_source;
+pub mod quic;
 mod in_process;
 
 pub use engine_compiler::EngineCompiler;
