@@ -3,6 +3,7 @@
 pub mod compiler;
 mod params;
 pub mod schedule;
+pub mod typed;
 // rkyv's derive generates public resolver enums (`TriggerResolver`, `PValueResolver`)
 // whose variant fields cannot carry docs; every hand-written item in `types` is documented.
 #[allow(missing_docs)]

@@ -113,6 +113,9 @@ pub struct PlanNode {
     pub settings: NodeSettings,
     /// Parameters with expressions compiled.
     pub params: PValue,
+    /// Typed, pre-parsed form of `params` for the hot-path node kinds (an accelerator:
+    /// `params` stays authoritative; see [`super::typed`]).
+    pub fast: super::typed::FastParams,
     /// Number of `main` inputs the node type has (Merge: 2, triggers: 0).
     pub input_count: u32,
     /// Number of `main` outputs, including the error output when `onError` is

@@ -559,7 +559,11 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             response: &mut response,
             host: &mut host,
         };
-        let result = super::nodes::run(&mut ctx);
+        // The typed form of Set/If/Filter/Respond when the plan has one (`None`: generic).
+        let result = match super::fast_nodes::run(&mut ctx) {
+            Some(result) => result,
+            None => super::nodes::run(&mut ctx),
+        };
         if let Some(response) = response {
             if !self.responded {
                 self.responded = true;

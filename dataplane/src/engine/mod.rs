@@ -3,6 +3,7 @@
 pub mod datetime;
 pub mod execution;
 pub mod expr;
+pub mod fast_nodes;
 pub mod item;
 pub mod js;
 pub mod limits;

@@ -154,6 +154,12 @@ pub fn plan_from_workflow(workflow: &Json) -> Plan {
         if on_error == OnError::ContinueErrorOutput {
             output_count = output_count.max(base_outputs + 1);
         }
+        let converted = pvalue(params, &mut expressions);
+        let fast = linkflow_codec::plan::typed::fast_params(
+            kind,
+            n["typeVersion"].as_f64().unwrap_or(1.0),
+            &converted,
+        );
         let position = n["position"].as_array().map_or([0.0, 0.0], |p| {
             [
                 p.first().and_then(Json::as_f64).unwrap_or(0.0),
@@ -198,7 +204,8 @@ pub fn plan_from_workflow(workflow: &Json) -> Plan {
                 always_output_data: n["alwaysOutputData"].as_bool().unwrap_or(false),
                 execute_once: n["executeOnce"].as_bool().unwrap_or(false),
             },
-            params: pvalue(params, &mut expressions),
+            params: converted,
+            fast,
             input_count,
             output_count,
             webhook_id: n["webhookId"].as_str().unwrap_or("").to_owned(),

@@ -1,0 +1,255 @@
+//! Typed fast paths for the hot-path node kinds: Set 3.3+, If/Filter 2+ and Respond to
+//! Webhook, driven by the plan's pre-parsed [`FastParams`](linkflow_codec::plan::typed).
+//!
+//! Why: the generic implementations (`nodes/set.rs`, `nodes/if_node.rs`, ...) walk the
+//! parameter tree by dotted path and compare operation names per item. Here the compiler
+//! already decided the shape, so a node run is a loop over slots and enums.
+//!
+//! Correctness rule: [`run`] returns `None` — "use the generic implementation" — for any
+//! value it does not handle exactly as the generic code would (a type that needs a
+//! conversion which could fail, a case-insensitive compare, an expression error). It has
+//! no side effects before it commits to an answer (expression evaluation has none), so
+//! the generic path then runs from the start and produces n8n's answer, including errors
+//! and continue-on-fail handling.
+
+use bumpalo::collections::Vec as BumpVec;
+use linkflow_codec::plan::typed::{
+    ArchivedCompare, ArchivedFastCondition, ArchivedFastFilter, ArchivedFastOp, ArchivedFastParams,
+    ArchivedFastRespond, ArchivedFastSet, ArchivedFieldType, ArchivedRespondWith, ArchivedStringOp,
+};
+use linkflow_codec::plan::ArchivedPValue;
+
+use super::item::Item;
+use super::node::{NodeCtx, NodeResponse, NodeResult};
+use super::nodes::coerce::string_to_number;
+use super::value::Value;
+use super::webhook::JSON_CONTENT_TYPE;
+
+/// Response body bytes reserved up front (one allocation for the reference response).
+const RESPONSE_BODY_BYTES_INITIAL: usize = 128;
+
+/// Runs the node through its typed form; `None` when it has none or a value needs the
+/// generic implementation.
+pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> Option<NodeResult<'a>> {
+    let node = ctx.node;
+    match &node.fast {
+        ArchivedFastParams::None => None,
+        ArchivedFastParams::Set(set) => set_node(ctx, set),
+        ArchivedFastParams::Filter(filter) => filter_node(ctx, filter),
+        ArchivedFastParams::Respond(respond) => respond_node(ctx, respond),
+    }
+}
+
+/// A leaf parameter for item `item`; `None` when evaluation fails (the generic path then
+/// reports the error with the node's error settings).
+fn leaf<'a>(ctx: &mut NodeCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> Option<Value<'a>> {
+    ctx.resolve(raw, item).ok()
+}
+
+fn set_node<'a>(ctx: &mut NodeCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<NodeResult<'a>> {
+    let input = ctx.main_input();
+    let arena = ctx.arena;
+    let mut out = ctx.items_with_capacity(input.len());
+    for (i, item) in input.iter().enumerate() {
+        let base: &[(&str, Value<'a>)] = if set.include_input {
+            item.json.as_object().unwrap_or(&[])
+        } else {
+            &[]
+        };
+        let mut members = BumpVec::with_capacity_in(base.len() + set.assignments.len(), arena);
+        members.extend_from_slice(base);
+        for assignment in set.assignments.iter() {
+            let value = leaf(ctx, &assignment.value, i)?;
+            let value = convert(assignment.field_type, value)?;
+            let name = assignment.name.as_str();
+            // `obj[name] = value`: a repeated name keeps its position, as `set_key` does.
+            match members.iter_mut().find(|(k, _)| *k == name) {
+                Some(slot) => slot.1 = value,
+                None => members.push((name, value)),
+            }
+        }
+        out.push(Item {
+            json: Value::Object(members.into_bump_slice()),
+            binary: item.binary,
+            paired: ctx.paired(i),
+        });
+    }
+    Some(Ok(ctx.single_output(out.into_bump_slice())))
+}
+
+/// Set's type validation for the values that need no conversion which could fail.
+fn convert(field_type: ArchivedFieldType, value: Value<'_>) -> Option<Value<'_>> {
+    if value.is_nullish() {
+        return Some(Value::Null);
+    }
+    match (field_type, value) {
+        (ArchivedFieldType::String, Value::String(_))
+        | (ArchivedFieldType::Boolean, Value::Bool(_))
+        | (ArchivedFieldType::Array, Value::Array(_))
+        | (ArchivedFieldType::Object, Value::Object(_)) => Some(value),
+        (ArchivedFieldType::String, Value::Bool(b)) => {
+            Some(Value::String(if b { "true" } else { "false" }))
+        }
+        (ArchivedFieldType::Number, Value::Number(n)) if !n.is_nan() => Some(value),
+        (ArchivedFieldType::Number, Value::String(s)) => {
+            let n = string_to_number(s);
+            (!n.is_nan()).then_some(Value::Number(n))
+        }
+        _ => None,
+    }
+}
+
+fn filter_node<'a>(
+    ctx: &mut NodeCtx<'a, '_>,
+    filter: &'a ArchivedFastFilter,
+) -> Option<NodeResult<'a>> {
+    let input = ctx.main_input();
+    let mut pass_items = ctx.items_with_capacity(input.len());
+    let mut fail_items = ctx.items_with_capacity(0);
+    for (i, item) in input.iter().enumerate() {
+        if filter_passes(ctx, filter, i)? {
+            pass_items.push(*item);
+        } else {
+            fail_items.push(*item);
+        }
+    }
+    // If: [true, false]; Filter v2: [kept, discarded]. Both kinds have two outputs.
+    Some(Ok(ctx.outputs(&[
+        pass_items.into_bump_slice(),
+        fail_items.into_bump_slice(),
+    ])))
+}
+
+fn filter_passes<'a>(
+    ctx: &mut NodeCtx<'a, '_>,
+    filter: &'a ArchivedFastFilter,
+    item: usize,
+) -> Option<bool> {
+    for condition in filter.conditions.iter() {
+        let pass = condition_passes(ctx, condition, filter.strict, item)?;
+        if filter.any && pass {
+            return Some(true);
+        }
+        if !filter.any && !pass {
+            return Some(false);
+        }
+    }
+    Some(!filter.any)
+}
+
+/// Text of a string-typed operand: strings as they are, null/undefined as `""`.
+fn text(value: Value<'_>) -> Option<&str> {
+    match value {
+        Value::String(s) => Some(s),
+        Value::Undefined | Value::Null => Some(""),
+        _ => None,
+    }
+}
+
+fn condition_passes<'a>(
+    ctx: &mut NodeCtx<'a, '_>,
+    condition: &'a ArchivedFastCondition,
+    strict: bool,
+    item: usize,
+) -> Option<bool> {
+    let left = leaf(ctx, &condition.left, item)?;
+    let right = leaf(ctx, &condition.right, item)?;
+    // Whether the generic path would accept `right` for an operation that ignores it.
+    let right_ignored_ok =
+        |exact: bool| exact || right.is_nullish() || condition.single_value || !strict;
+    Some(match condition.op {
+        ArchivedFastOp::Number(compare) => {
+            let (Value::Number(l), Value::Number(r)) = (left, right) else {
+                return None;
+            };
+            match compare {
+                ArchivedCompare::Equals => l == r,
+                ArchivedCompare::NotEquals => l != r,
+                ArchivedCompare::Gt => l > r,
+                ArchivedCompare::Lt => l < r,
+                ArchivedCompare::Gte => l >= r,
+                ArchivedCompare::Lte => l <= r,
+            }
+        }
+        ArchivedFastOp::String(op) => {
+            let l = text(left)?;
+            match op {
+                ArchivedStringOp::Empty | ArchivedStringOp::NotEmpty => {
+                    if !right_ignored_ok(matches!(right, Value::String(_))) {
+                        return None;
+                    }
+                    l.is_empty() == matches!(op, ArchivedStringOp::Empty)
+                }
+                _ => {
+                    let r = text(right)?;
+                    match op {
+                        ArchivedStringOp::Equals => l == r,
+                        ArchivedStringOp::NotEquals => l != r,
+                        ArchivedStringOp::Contains => l.contains(r),
+                        ArchivedStringOp::NotContains => !l.contains(r),
+                        ArchivedStringOp::StartsWith => l.starts_with(r),
+                        ArchivedStringOp::NotStartsWith => !l.starts_with(r),
+                        ArchivedStringOp::EndsWith => l.ends_with(r),
+                        ArchivedStringOp::NotEndsWith => !l.ends_with(r),
+                        ArchivedStringOp::Empty | ArchivedStringOp::NotEmpty => {
+                            unreachable!("handled above")
+                        }
+                    }
+                }
+            }
+        }
+        ArchivedFastOp::True | ArchivedFastOp::False => {
+            let l = match left {
+                Value::Bool(b) => b,
+                Value::Undefined | Value::Null => false,
+                _ => return None,
+            };
+            if !right_ignored_ok(matches!(right, Value::Bool(_))) {
+                return None;
+            }
+            l == matches!(condition.op, ArchivedFastOp::True)
+        }
+        ArchivedFastOp::BoolEquals | ArchivedFastOp::BoolNotEquals => {
+            let equal = match (left, right) {
+                (Value::Bool(l), Value::Bool(r)) => l == r,
+                (Value::Undefined, Value::Undefined) | (Value::Null, Value::Null) => true,
+                (
+                    Value::Bool(_) | Value::Undefined | Value::Null,
+                    Value::Bool(_) | Value::Undefined | Value::Null,
+                ) => false,
+                _ => return None,
+            };
+            equal == matches!(condition.op, ArchivedFastOp::BoolEquals)
+        }
+    })
+}
+
+fn respond_node<'a>(
+    ctx: &mut NodeCtx<'a, '_>,
+    respond: &'a ArchivedFastRespond,
+) -> Option<NodeResult<'a>> {
+    let input = ctx.main_input();
+    let data = match respond.with {
+        ArchivedRespondWith::Json => match leaf(ctx, &respond.body, 0)? {
+            // JSON text is parsed by the generic path (and may be invalid there).
+            Value::String(_) => return None,
+            Value::Undefined => Value::EMPTY_OBJECT,
+            other => other,
+        },
+        ArchivedRespondWith::FirstIncomingItem => {
+            input.first().map_or(Value::EMPTY_OBJECT, |item| item.json)
+        }
+        ArchivedRespondWith::AllIncomingItems => Value::Array(
+            ctx.arena
+                .alloc_slice_fill_iter(input.iter().map(|item| item.json)),
+        ),
+    };
+    let mut body = Vec::with_capacity(RESPONSE_BODY_BYTES_INITIAL);
+    data.write_json(&mut body);
+    *ctx.response = Some(NodeResponse {
+        status: respond.status.to_native(),
+        headers: vec![("content-type".to_owned(), JSON_CONTENT_TYPE.to_owned())],
+        body,
+    });
+    Some(Ok(ctx.single_output(input)))
+}
