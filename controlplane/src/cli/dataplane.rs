@@ -46,15 +46,15 @@ pub struct DataplaneArgs {
     /// Base URL webhooks are reachable at (`webhookUrl` in trigger items).
     #[arg(long, env = "WEBHOOK_URL")]
     pub base_url: Option<String>,
-    /// Execution journal: --journal, --durability, retention, --nats-url.
-    #[command(flatten)]
-    pub journal: super::journal::JournalArgs,
     /// UDP address of the QUIC plan receiver (`linkflow plan submit --to`); needs --certs.
     #[arg(long, env = "LINKFLOW_QUIC", requires = "certs")]
     pub quic: Option<SocketAddr>,
     /// Directory with ca.pem, node.pem and node-key.pem (`linkflow certs init DIR`).
     #[arg(long, env = "LINKFLOW_CERTS")]
     pub certs: Option<PathBuf>,
+    /// Execution journal: --journal, --durability, retention, --nats-url.
+    #[command(flatten)]
+    pub journal: super::journal::JournalArgs,
 }
 
 /// Starts the node, installs the plans, serves until SIGTERM/SIGINT.
