@@ -4,6 +4,8 @@ pub mod datetime;
 pub mod execution;
 pub mod expr;
 pub mod fast_nodes;
+#[cfg(test)]
+mod fast_nodes_tests;
 pub mod item;
 pub mod js;
 pub mod limits;
