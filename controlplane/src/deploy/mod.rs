@@ -11,9 +11,9 @@
 pub mod embedded;
 mod engine_compiler;
 pub mod executions;
+mod in_process;
 pub mod journal_source;
 pub mod quic;
-mod in_process;
 
 pub use engine_compiler::EngineCompiler;
 pub use executions::{ExecutionPage, ExecutionQuery, ExecutionSource, SourceError};
