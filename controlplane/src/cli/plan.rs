@@ -131,6 +131,18 @@ async fn client(node: &NodeArgs) -> Result<PlanClient, QuicError> {
     PlanClient::connect_with(&node.to, &tls, node.options()).await
 }
 
+/// One request on its own connection: connects, sends, closes. A node that cannot be
+/// reached or refuses is reported by [`failed`] and comes back as the exit code.
+async fn request<T>(
+    node: &NodeArgs,
+    send: impl AsyncFnOnce(&PlanClient) -> Result<T, QuicError>,
+) -> Result<T, ExitCode> {
+    let client = client(node).await.map_err(|error| failed(node, &error))?;
+    let result = send(&client).await;
+    client.close().await;
+    result.map_err(|error| failed(node, &error))
+}
+
 /// Prints a refusal or transport failure and returns the failing exit code.
 fn failed(node: &NodeArgs, error: &QuicError) -> ExitCode {
     if node.json {
@@ -195,19 +207,13 @@ async fn submit_plan(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let node = &args.node;
-    let client = match client(node).await {
-        Ok(client) => client,
-        Err(error) => return Ok(failed(node, &error)),
-    };
     let options = DeployOptions {
         activate: !args.validate_only,
         allow_older: args.allow_older,
     };
-    let result = client.deploy(&sealed, options).await;
-    client.close().await;
-    let reply = match result {
+    let reply = match request(node, async |client| client.deploy(&sealed, options).await).await {
         Ok(reply) => reply,
-        Err(error) => return Ok(failed(node, &error)),
+        Err(code) => return Ok(code),
     };
     if node.json {
         print_json(&reply)?;
@@ -237,15 +243,9 @@ async fn submit_plan(args: &SubmitArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn list(node: &NodeArgs) -> anyhow::Result<ExitCode> {
-    let client = match client(node).await {
-        Ok(client) => client,
-        Err(error) => return Ok(failed(node, &error)),
-    };
-    let result = client.list().await;
-    client.close().await;
-    let reply = match result {
+    let reply = match request(node, async |client| client.list().await).await {
         Ok(reply) => reply,
-        Err(error) => return Ok(failed(node, &error)),
+        Err(code) => return Ok(code),
     };
     if node.json {
         print_json(&reply)?;
@@ -271,15 +271,9 @@ async fn list(node: &NodeArgs) -> anyhow::Result<ExitCode> {
 
 async fn remove_plan(args: &RemoveArgs) -> anyhow::Result<ExitCode> {
     let node = &args.node;
-    let client = match client(node).await {
-        Ok(client) => client,
-        Err(error) => return Ok(failed(node, &error)),
-    };
-    let result = client.undeploy(&args.id).await;
-    client.close().await;
-    let reply = match result {
+    let reply = match request(node, async |client| client.undeploy(&args.id).await).await {
         Ok(reply) => reply,
-        Err(error) => return Ok(failed(node, &error)),
+        Err(code) => return Ok(code),
     };
     if node.json {
         print_json(&reply)?;
@@ -297,15 +291,9 @@ async fn remove_plan(args: &RemoveArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn stats(node: &NodeArgs) -> anyhow::Result<ExitCode> {
-    let client = match client(node).await {
-        Ok(client) => client,
-        Err(error) => return Ok(failed(node, &error)),
-    };
-    let result = client.stats().await;
-    client.close().await;
-    let reply = match result {
+    let reply = match request(node, async |client| client.stats().await).await {
         Ok(reply) => reply,
-        Err(error) => return Ok(failed(node, &error)),
+        Err(code) => return Ok(code),
     };
     if node.json {
         print_json(&reply)?;
