@@ -1,6 +1,9 @@
-//! CPU time of the server (from /proc/PID/stat) and of this process (getrusage).
+//! CPU time of the server (from /proc/PID/stat) and of this process (getrusage), and the
+//! server's resident memory (from /proc/PID/status).
 
 use std::time::Duration;
+
+use crate::stats::ServerMemory;
 
 /// Clock ticks per second for /proc stat fields.
 fn clk_tck() -> f64 {
@@ -34,6 +37,29 @@ pub fn parse_stat_cpu(text: &str, ticks_per_s: f64) -> Option<Duration> {
     ))
 }
 
+/// Resident memory of process `pid` (`VmRSS`, `VmHWM`).
+pub fn process_memory(pid: u32) -> std::io::Result<ServerMemory> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_status_memory(&text).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "no VmRSS/VmHWM in /proc/PID/status",
+        )
+    })
+}
+
+/// Parses `VmRSS:` and `VmHWM:` (kB) from a status file.
+pub fn parse_status_memory(text: &str) -> Option<ServerMemory> {
+    let kib = |key: &str| -> Option<u64> {
+        let line = text.lines().find(|l| l.starts_with(key))?;
+        line[key.len()..].split_whitespace().next()?.parse().ok()
+    };
+    Some(ServerMemory {
+        rss_bytes: kib("VmRSS:")? * 1024,
+        rss_peak_bytes: kib("VmHWM:")? * 1024,
+    })
+}
+
 /// This process's user+system CPU time.
 pub fn self_cpu() -> Duration {
     // SAFETY: getrusage writes into the zeroed struct we own.
@@ -58,5 +84,20 @@ mod tests {
     #[test]
     fn this_process_has_a_readable_stat() {
         assert!(process_cpu(std::process::id()).is_ok());
+    }
+
+    #[test]
+    fn status_memory_is_read_in_bytes() {
+        let text = "Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n";
+        assert_eq!(
+            parse_status_memory(text),
+            Some(ServerMemory {
+                rss_bytes: 1024 * 1024,
+                rss_peak_bytes: 2048 * 1024
+            })
+        );
+        assert_eq!(parse_status_memory("Name:\tx\n"), None);
+        let own = process_memory(std::process::id()).unwrap();
+        assert!(own.rss_peak_bytes >= own.rss_bytes && own.rss_bytes > 0);
     }
 }

@@ -187,6 +187,10 @@ struct Engine<'c> {
     hist: Histogram<u64>,
     errors: ErrorCounts,
     completed: u64,
+    /// Request bytes written for the responses counted in `completed`.
+    bytes_sent: u64,
+    /// Response bytes (head and body) counted in `completed`.
+    bytes_received: u64,
     seq: u64,
     rng: Rng,
     static_req: Option<Vec<u8>>,
@@ -211,6 +215,8 @@ pub fn run(cfg: &RunConfig) -> anyhow::Result<RunStats> {
         hist: Histogram::new_with_bounds(1, LATENCY_MAX_US, 3)?,
         errors: ErrorCounts::default(),
         completed: 0,
+        bytes_sent: 0,
+        bytes_received: 0,
         seq: 0,
         rng: Rng::new(start.elapsed().as_nanos() as u64 ^ std::process::id() as u64),
         static_req,
@@ -293,6 +299,8 @@ impl Engine<'_> {
                 self.hist.reset();
                 self.errors = ErrorCounts::default();
                 self.completed = 0;
+                self.bytes_sent = 0;
+                self.bytes_received = 0;
             }
             // Open loop: issue every request whose intended time has come.
             if let Some(iv) = interval {
@@ -349,6 +357,8 @@ impl Engine<'_> {
             hist: std::mem::replace(&mut self.hist, Histogram::new(1)?),
             errors: self.errors.clone(),
             completed: self.completed,
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
             incomplete,
             elapsed: self.cfg.duration,
         })
@@ -506,6 +516,8 @@ impl Engine<'_> {
                     let us = now.saturating_duration_since(intended).as_micros() as u64;
                     let _ = self.hist.record(us.clamp(1, LATENCY_MAX_US));
                     self.completed += 1;
+                    self.bytes_sent += c.wbuf.len() as u64;
+                    self.bytes_received += resp.len as u64;
                     self.errors.count_status(resp.status);
                 }
                 if resp.close {

@@ -17,7 +17,7 @@ pub mod template;
 pub mod url;
 
 pub use engine::{run, RunConfig};
-pub use stats::{ConfigEcho, Cpu, Report};
+pub use stats::{ConfigEcho, Cpu, Report, ServerMemory, WireBytes};
 pub use sweep::{Sweep, SweepPoint};
 
 /// Runs `cfg` and builds the report, measuring server CPU from `/proc/PID/stat` when
@@ -55,5 +55,8 @@ pub fn measure(
         loadgen_cpu_s: me * share,
         loadgen_cpu_us_per_request: per_req(me),
     };
-    Ok(Report::new(echo, &stats, cpu))
+    let mut report = Report::new(echo, &stats, cpu);
+    // Read after the run: the peak (VmHWM) covers the whole load.
+    report.server_memory = server_pid.and_then(|pid| cpu::process_memory(pid).ok());
+    Ok(report)
 }

@@ -59,6 +59,10 @@ pub struct RunStats {
     pub errors: ErrorCounts,
     /// Responses received in the measured window.
     pub completed: u64,
+    /// Request bytes sent for those responses.
+    pub bytes_sent: u64,
+    /// Response bytes (head and body) of those responses.
+    pub bytes_received: u64,
     /// Requests still in flight or queued at the end.
     pub incomplete: u64,
     /// Measured window.
@@ -122,6 +126,25 @@ pub struct Cpu {
     pub loadgen_cpu_us_per_request: f64,
 }
 
+/// Bytes on the wire per completed request, as the generator saw them (HTTP/1.1 head and
+/// body; TCP/IP framing not included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WireBytes {
+    /// Request bytes per request.
+    pub sent_per_request: f64,
+    /// Response bytes per request.
+    pub received_per_request: f64,
+}
+
+/// The server's resident memory when the run ended (from `/proc/PID/status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerMemory {
+    /// `VmRSS`: resident now, bytes.
+    pub rss_bytes: u64,
+    /// `VmHWM`: the most it was ever resident, bytes.
+    pub rss_peak_bytes: u64,
+}
+
 /// The configuration echoed into results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigEcho {
@@ -162,12 +185,22 @@ pub struct Report {
     pub latency_us: Latency,
     /// CPU per request.
     pub cpu: Cpu,
+    /// Bytes per request (absent in results written before it was measured).
+    #[serde(default)]
+    pub wire_bytes: Option<WireBytes>,
+    /// Server memory, when `--server-pid` was given.
+    #[serde(default)]
+    pub server_memory: Option<ServerMemory>,
 }
 
 impl Report {
     /// Builds the report from raw stats.
     pub fn new(config: ConfigEcho, stats: &RunStats, cpu: Cpu) -> Self {
         let secs = stats.elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+        let wire_bytes = (stats.completed > 0).then(|| WireBytes {
+            sent_per_request: stats.bytes_sent as f64 / stats.completed as f64,
+            received_per_request: stats.bytes_received as f64 / stats.completed as f64,
+        });
         Self {
             tool: "linkflow-loadtest".into(),
             config,
@@ -178,6 +211,8 @@ impl Report {
             errors: stats.errors.clone(),
             latency_us: Latency::from_hist(&stats.hist),
             cpu,
+            wire_bytes,
+            server_memory: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use linkflow_loadtest::template::Template;
+use linkflow_loadtest::template::{Rng, Template};
 use linkflow_loadtest::{measure, ConfigEcho, RunConfig};
 
 /// Starts a thread-per-connection keep-alive server. With `stall`, it answers nothing
@@ -115,6 +115,18 @@ fn closed_loop_completes_requests_without_errors() {
     );
     assert!(r.cpu.server_cpu_us_per_request.is_some());
     assert!(r.cpu.loadgen_cpu_s > 0.0);
+    // Every answer is the fixed 40-byte response; every request the same GET.
+    let wire = r.wire_bytes.expect("bytes per request");
+    assert_eq!(wire.received_per_request, 40.0);
+    let request = {
+        let mut v = Vec::new();
+        Template::get("/").render(&addr.to_string(), 0, &mut Rng::new(1), &mut v);
+        v.len() as f64
+    };
+    assert_eq!(wire.sent_per_request, request);
+    // The "server" is this process: its memory is read from /proc.
+    let memory = r.server_memory.expect("server memory");
+    assert!(memory.rss_peak_bytes >= memory.rss_bytes && memory.rss_bytes > 0);
 }
 
 #[test]
