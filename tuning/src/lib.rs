@@ -29,12 +29,14 @@ pub fn load_sweeps(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, Sweep)>> {
         .collect()
 }
 
-/// The plan's Markdown and HTML.
+/// The plan's Markdown and HTML. Wire bytes and memory come from the sweeps when they
+/// recorded them ([`plan::Assumptions::with_measurements`]); `a` supplies the rest.
 pub fn report(
     sweeps: &[(String, Sweep)],
     a: plan::Assumptions,
 ) -> anyhow::Result<(String, String)> {
     let only: Vec<Sweep> = sweeps.iter().map(|(_, s)| s.clone()).collect();
+    let a = a.with_measurements(&only);
     let p = plan::plan(&only, a).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
     let md = render::markdown(&p, sweeps);
     let html = render::html(&md, &p, sweeps).map_err(|e| anyhow::anyhow!("plot: {e}"))?;

@@ -42,6 +42,12 @@ enum Cmd {
         /// Cores per node.
         #[arg(long, default_value_t = 16)]
         cores_per_node: u32,
+        /// Journal bytes per execution at `summary` (default: the reference workflow's, measured).
+        #[arg(long, default_value_t = plan::SUMMARY_RECORD_BYTES_MEASURED)]
+        summary_record_bytes: f64,
+        /// Journal bytes per execution at `all` (default: the reference workflow's, measured).
+        #[arg(long, default_value_t = plan::ALL_RECORD_BYTES_MEASURED)]
+        all_record_bytes: f64,
         /// Output directory for capacity.md and capacity.html.
         #[arg(long, default_value = ".")]
         out: PathBuf,
@@ -58,6 +64,8 @@ fn main() -> anyhow::Result<()> {
             peak_factor,
             record_level,
             cores_per_node,
+            summary_record_bytes,
+            all_record_bytes,
             out,
         } => {
             let per_day =
@@ -71,6 +79,12 @@ fn main() -> anyhow::Result<()> {
             a.peak_factor = peak_factor;
             a.record_level = record_level;
             a.cores_per_node = cores_per_node;
+            anyhow::ensure!(
+                summary_record_bytes > 0.0 && all_record_bytes > 0.0,
+                "record bytes must be positive"
+            );
+            a.summary_record_bytes = summary_record_bytes;
+            a.all_record_bytes = all_record_bytes;
             let sweeps = linkflow_tuning::load_sweeps(&results)?;
             let (md, html) = linkflow_tuning::report(&sweeps, a)?;
             std::fs::create_dir_all(&out)?;

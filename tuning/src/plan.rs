@@ -43,7 +43,27 @@ pub struct Assumptions {
     pub memory_per_core_mib: f64,
     /// Resident memory per node outside shards, MiB.
     pub memory_per_node_mib: f64,
+    /// Which of the figures above came from the sweeps rather than from defaults.
+    pub measured: Measured,
 }
+
+/// Which assumptions were replaced by measured figures (the report says so per line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Measured {
+    /// `wire_bytes_per_request` is the largest request + response size a sweep saw.
+    pub wire_bytes: bool,
+    /// `memory_per_core_mib` is the largest server peak RSS per server core a sweep saw.
+    pub memory: bool,
+}
+
+/// Journal bytes per execution at `summary` for the reference workflow, measured with
+/// `dataplane/examples/journal_figures.rs` (132 B success, 214 B error; the error figure is
+/// taken so a failing day is not under-planned).
+pub const SUMMARY_RECORD_BYTES_MEASURED: f64 = 214.0;
+/// Journal bytes per execution at `all` for the reference workflow (every node's output),
+/// measured with the same example. Workflows with bigger items need their own figure
+/// (`--all-record-bytes`).
+pub const ALL_RECORD_BYTES_MEASURED: f64 = 799.0;
 
 impl Assumptions {
     /// The stated defaults for a target and budget.
@@ -56,14 +76,49 @@ impl Assumptions {
             cores_per_node: 16,
             spare_nodes: 1,
             record_level: RecordLevel::Summary,
-            summary_record_bytes: 256.0,
-            all_record_bytes: 4096.0,
+            summary_record_bytes: SUMMARY_RECORD_BYTES_MEASURED,
+            all_record_bytes: ALL_RECORD_BYTES_MEASURED,
             wire_bytes_per_request: 400.0,
             memory_per_core_mib: 256.0,
             memory_per_node_mib: 512.0,
+            measured: Measured::default(),
         }
     }
+
+    /// Replaces the wire-size and memory defaults with what the sweeps measured, where
+    /// they measured it (results written before these fields existed keep the defaults).
+    /// Both take the largest value seen across all points of all sweeps: a plan should
+    /// not assume the smallest request or the emptiest server.
+    pub fn with_measurements(mut self, sweeps: &[Sweep]) -> Self {
+        let points = || {
+            sweeps
+                .iter()
+                .flat_map(|s| s.points.iter().map(move |p| (s, p)))
+        };
+        let wire = points()
+            .filter_map(|(_, p)| p.report.wire_bytes)
+            .map(|w| w.sent_per_request + w.received_per_request)
+            .fold(0.0, f64::max);
+        if wire > 0.0 {
+            self.wire_bytes_per_request = wire;
+            self.measured.wire_bytes = true;
+        }
+        let memory_mib = points()
+            .filter_map(|(s, p)| {
+                let m = p.report.server_memory?;
+                Some(m.rss_peak_bytes as f64 / MIB / s.server_cores.unwrap_or(1.0).max(1.0))
+            })
+            .fold(0.0, f64::max);
+        if memory_mib > 0.0 {
+            self.memory_per_core_mib = memory_mib;
+            self.measured.memory = true;
+        }
+        self
+    }
 }
+
+/// Bytes per MiB.
+const MIB: f64 = 1024.0 * 1024.0;
 
 /// The computed plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -192,6 +247,30 @@ mod tests {
         assert_eq!(parse_target("1000/s"), Ok(86_400_000.0));
         assert_eq!(parse_target("5/hour"), Ok(120.0));
         assert_eq!(parse_target("x/day").unwrap_err().code(), "plan_target");
+    }
+
+    #[test]
+    fn measured_wire_bytes_and_memory_replace_the_defaults() {
+        let text = include_str!("../examples/sweep-linkflow-reference.json");
+        let sweep: Sweep = serde_json::from_str(text).unwrap();
+        let a = Assumptions::new(2e9, 5000).with_measurements(std::slice::from_ref(&sweep));
+        assert!(a.measured.wire_bytes && a.measured.memory);
+        let wire = sweep
+            .points
+            .iter()
+            .filter_map(|p| p.report.wire_bytes)
+            .map(|w| w.sent_per_request + w.received_per_request)
+            .fold(0.0, f64::max);
+        assert_eq!(a.wire_bytes_per_request, wire);
+        // Without measurements the stated defaults stay and say so.
+        let mut old = sweep.clone();
+        for p in &mut old.points {
+            p.report.wire_bytes = None;
+            p.report.server_memory = None;
+        }
+        let b = Assumptions::new(2e9, 5000).with_measurements(&[old]);
+        assert_eq!(b.measured, Measured::default());
+        assert_eq!(b.wire_bytes_per_request, 400.0);
     }
 
     #[test]

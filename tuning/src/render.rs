@@ -91,20 +91,30 @@ pub fn markdown(p: &Plan, sweeps: &[(String, Sweep)]) -> String {
         "- {} cores per node, {} spare node(s) for failures and rolling deploys.",
         a.cores_per_node, a.spare_nodes
     );
+    let origin = |measured: bool| {
+        if measured {
+            "measured: the largest value the sweeps saw"
+        } else {
+            "assumed: the sweeps did not record it"
+        }
+    };
     let _ = writeln!(
         s,
-        "- Memory: {:.0} MiB per node + {:.0} MiB per core.",
-        a.memory_per_node_mib, a.memory_per_core_mib
+        "- Memory: {:.0} MiB per node (assumed: OS and the node's control thread) + {:.0} MiB per core ({}; server peak RSS over its cores, so the process's fixed part is counted per core too).",
+        a.memory_per_node_mib,
+        a.memory_per_core_mib,
+        origin(a.measured.memory)
     );
     let _ = writeln!(
         s,
-        "- Journal level `{:?}`: {:.0} B per execution at summary, {:.0} B at all.",
+        "- Journal level `{:?}`: {:.0} B per execution at summary, {:.0} B at all (record sizes of the reference workflow measured by `dataplane/examples/journal_figures.rs`; other workflows: `--summary-record-bytes`, `--all-record-bytes`).",
         a.record_level, a.summary_record_bytes, a.all_record_bytes
     );
     let _ = writeln!(
         s,
-        "- {:.0} B on the wire per execution (request + response, headers included).",
-        a.wire_bytes_per_request
+        "- {:.0} B on the wire per execution (request + response, HTTP heads included, TCP/IP framing not; {}).",
+        a.wire_bytes_per_request,
+        origin(a.measured.wire_bytes)
     );
     let _ = writeln!(s, "- Scaling is linear in cores (shared-nothing shards); the measured per-core rate comes from open-loop sweeps with latency measured from the intended send time.");
     s
