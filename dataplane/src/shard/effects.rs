@@ -219,7 +219,7 @@ async fn run_subworkflow<'a>(
             "{CODE_SUBWORKFLOW_NO_TRIGGER}: workflow '{workflow_id}' has no Execute Workflow Trigger node"
         ));
     };
-    let execution_id = env.arena.alloc_str(&env.state.next_execution_id());
+    let execution_id = env.state.next_execution_id_in(env.arena);
     let config = Config::new("integrated", execution_id, now_ms());
     let start = Start { node, items };
     let mut execution = Execution::new(env.arena, plan, start, Shared(&env.state.services), config);

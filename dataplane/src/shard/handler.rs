@@ -6,7 +6,7 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use bumpalo::collections::Vec as BumpVec;
+use bumpalo::collections::{String as BumpString, Vec as BumpVec};
 use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedResponseMode, ArchivedTrigger};
 
@@ -183,8 +183,8 @@ impl RequestHandler for WebhookHandler {
             unreachable!("route points at a webhook trigger");
         };
         let correlation = request.header(CORRELATION_HEADER);
-        let execution_id = state.next_execution_id();
         let arena: &Bump = &ticket.arena;
+        let execution_id = state.next_execution_id_in(arena);
         let keep_alive = request.keep_alive;
         let content_type = request.header("content-type").unwrap_or("");
         let body = match parse_body(arena, content_type, request.body) {
@@ -228,12 +228,13 @@ impl RequestHandler for WebhookHandler {
                 body
             },
         };
-        let generated;
         let correlation = match correlation {
             Some(id) => id,
             None => {
-                generated = format!("lf-{execution_id}");
-                &generated
+                let mut id = BumpString::with_capacity_in(3 + execution_id.len(), arena);
+                id.push_str("lf-");
+                id.push_str(execution_id);
+                id.into_bump_str()
             }
         };
         let item = trigger_item(
@@ -247,7 +248,7 @@ impl RequestHandler for WebhookHandler {
             node: webhook.node.to_native(),
             items: arena.alloc_slice_copy(&[item]),
         };
-        let config = Config::new("webhook", &execution_id, now_ms());
+        let config = Config::new("webhook", execution_id, now_ms());
         let mut execution = Execution::new(arena, plan, start, Shared(&state.services), config);
         let env = EffectEnv {
             state,
@@ -319,7 +320,7 @@ impl RequestHandler for WebhookHandler {
                 plan,
                 plan_id: installed.bytes.plan_id(),
                 workflow_id: installed.bytes.workflow_id(),
-                execution_id: &execution_id,
+                execution_id,
                 trigger: crate::journal::record::TriggerKind::Webhook,
                 method: request.method,
                 path: request.path,

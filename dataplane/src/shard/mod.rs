@@ -162,6 +162,22 @@ impl ShardState {
         self.executions.set(n);
         format!("{}-{n}", self.config.index)
     }
+
+    /// [`Self::next_execution_id`] written into an execution's arena: the request path
+    /// makes no heap allocation and no `fmt` call for it (itoa + copy, ~50 instructions
+    /// instead of ~400).
+    pub(crate) fn next_execution_id_in<'a>(&self, arena: &'a bumpalo::Bump) -> &'a str {
+        let n = self.executions.get() + 1;
+        self.executions.set(n);
+        let (mut shard, mut seq) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let (shard, seq) = (shard.format(self.config.index), seq.format(n));
+        let mut id =
+            bumpalo::collections::String::with_capacity_in(shard.len() + 1 + seq.len(), arena);
+        id.push_str(shard);
+        id.push('-');
+        id.push_str(seq);
+        id.into_bump_str()
+    }
 }
 
 /// Wall clock in Unix epoch milliseconds.
