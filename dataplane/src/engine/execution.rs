@@ -16,22 +16,31 @@
 //! Scheduling follows n8n 1.x exactly (see `schedule.rs` for the stack and the waiting
 //! room of multi-input nodes); node settings (pinData, disabled, retryOnFail, onError,
 //! alwaysOutputData, executeOnce) are applied here, around the node call.
+//!
+//! Layout: this file holds the loop (`poll`, one try of a node, the node call);
+//! `record.rs` the finish path (lineage, output rules, run table, children);
+//! `effects.rs` the effects and their answers; `trace.rs` reading the execution back.
 
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
-use linkflow_codec::plan::{
-    ArchivedExecutionOrder, ArchivedNodeKind, ArchivedOnError, ArchivedPlan,
-};
+use linkflow_codec::plan::{ArchivedExecutionOrder, ArchivedNodeKind, ArchivedPlan};
 
-use super::item::{Item, PairedItem};
+use super::item::Item;
 use super::limits::{self, Limits};
 use super::node::{
-    EffectRequest, EffectResult, Host, HttpRequest, JsMode, JsOutput, NodeCtx, NodeError,
-    NodeOutcome, NodeResponse, NodeState, Outputs,
+    EffectResult, Host, JsMode, JsOutput, NodeCtx, NodeError, NodeOutcome, NodeResponse, NodeState,
 };
-use super::run_data::{ExecView, RunError, RunTable, TaskRun, TraceEntry};
+use super::run_data::{ExecView, RunTable};
 use super::schedule::{Entry, Scheduler};
 use super::value::Value;
+
+mod effects;
+mod record;
+mod trace;
+
+pub use effects::Effect;
+use effects::Pending;
+use record::stamp_lineage;
 
 /// What the runtime provides to an execution: expression evaluation, JavaScript and a
 /// clock for the wall-time limit. Tests pass a fake; the data plane passes the real thing.
@@ -112,49 +121,6 @@ pub enum Outcome {
     Success,
     /// n8n status `error`: an execution error, or an error on the last node's run.
     Failed(ExecError),
-}
-
-/// What the engine needs next.
-#[derive(Debug, Clone)]
-pub enum Effect<'a> {
-    /// Send this response to the caller (first Respond to Webhook node); keep polling.
-    Respond(NodeResponse),
-    /// Perform an HTTP call, then [`Execution::complete`] with its result.
-    HttpCall {
-        /// The requesting node.
-        node: u32,
-        /// The request.
-        request: HttpRequest<'a>,
-    },
-    /// Wake the execution at `at_ms`, then `complete(node, TimerFired)`.
-    Timer {
-        /// The waiting node.
-        node: u32,
-        /// When (Unix epoch milliseconds).
-        at_ms: i64,
-    },
-    /// Run a sub-workflow, then `complete` with its result.
-    SubWorkflow {
-        /// The calling node.
-        node: u32,
-        /// Callee id.
-        workflow_id: &'a str,
-        /// Trigger items for the callee.
-        items: &'a [Item<'a>],
-        /// Whether the caller waits for the result.
-        wait: bool,
-    },
-    /// The execution is over.
-    Done(Outcome),
-}
-
-/// A node run waiting for an effect's answer.
-struct Pending<'a> {
-    run: NodeRun<'a>,
-    effect: Effect<'a>,
-    result: Option<EffectResult<'a>>,
-    /// True when the timer is a retry wait, not the node's own effect.
-    retry_wait: bool,
 }
 
 /// One node run in progress.
@@ -283,71 +249,6 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         }
     }
 
-    /// Feeds the runtime's answer to the effect `node` asked for.
-    pub fn complete(&mut self, node: u32, result: EffectResult<'a>) {
-        if let Some(pending) = &mut self.pending {
-            if pending.run.entry.node == node {
-                pending.result = Some(result);
-            }
-        }
-    }
-
-    /// The node `resultData.lastNodeExecuted` names.
-    pub fn last_node(&self) -> Option<u32> {
-        self.last_node
-    }
-
-    /// All recorded runs of node `index`.
-    pub fn runs(&self, index: u32) -> &[TaskRun<'a>] {
-        &self.runs[index as usize]
-    }
-
-    /// Output 0 of the last run of the last executed node (what `lastNode` webhooks send).
-    pub fn last_node_items(&self) -> &'a [Item<'a>] {
-        self.last_node
-            .and_then(|n| self.runs[n as usize].last())
-            .and_then(|run| run.outputs.first().copied().flatten())
-            .unwrap_or(&[])
-    }
-
-    /// Whether a response was already handed out.
-    pub fn responded(&self) -> bool {
-        self.responded
-    }
-
-    /// Every node run in execution order.
-    pub fn trace(&self) -> Vec<TraceEntry> {
-        self.order
-            .iter()
-            .map(|&(node, run)| {
-                let task = &self.runs[node as usize][run as usize];
-                TraceEntry {
-                    node: self.plan.nodes[node as usize].name.as_str().to_owned(),
-                    run,
-                    outputs: task.outputs.iter().map(|o| o.map(<[Item]>::len)).collect(),
-                    error: task.error.map(|e| e.message.to_owned()),
-                }
-            })
-            .collect()
-    }
-
-    /// The execution's outcome so far.
-    pub fn outcome(&self) -> Outcome {
-        if let Some(error) = &self.error {
-            return Outcome::Failed(error.clone());
-        }
-        if let Some(node) = self.last_node {
-            if let Some(error) = self.runs[node as usize].last().and_then(|r| r.error) {
-                return Outcome::Failed(ExecError {
-                    code: error.code,
-                    message: error.message.to_owned(),
-                    node: Some(self.plan.nodes[node as usize].name.as_str().to_owned()),
-                });
-            }
-        }
-        Outcome::Success
-    }
-
     fn fail(&mut self, code: &'static str, message: String) {
         self.error = Some(ExecError {
             code,
@@ -423,48 +324,10 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             if wait_ms == 0 {
                 return self.attempt(run, None);
             }
-            let effect = Effect::Timer {
-                node: run.entry.node,
-                at_ms: self.now_ms + i64::from(wait_ms),
-            };
-            self.pending = Some(Pending {
-                run,
-                effect: effect.clone(),
-                result: None,
-                retry_wait: true,
-            });
-            return Step::Effect(effect);
+            return self.wait_before_retry(run, wait_ms);
         }
         match result {
-            Ok(NodeOutcome::Effect(request)) => {
-                let effect = match request {
-                    EffectRequest::Http(request) => Effect::HttpCall {
-                        node: run.entry.node,
-                        request,
-                    },
-                    EffectRequest::Timer { at_ms } => Effect::Timer {
-                        node: run.entry.node,
-                        at_ms,
-                    },
-                    EffectRequest::SubWorkflow {
-                        workflow_id,
-                        items,
-                        wait,
-                    } => Effect::SubWorkflow {
-                        node: run.entry.node,
-                        workflow_id,
-                        items,
-                        wait,
-                    },
-                };
-                self.pending = Some(Pending {
-                    run,
-                    effect: effect.clone(),
-                    result: None,
-                    retry_wait: false,
-                });
-                Step::Effect(effect)
-            }
+            Ok(NodeOutcome::Effect(request)) => self.suspend(run, request),
             Ok(NodeOutcome::Output(outputs)) => {
                 self.finish_success(run, Some(outputs));
                 Step::Continue
@@ -572,130 +435,6 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         }
         result
     }
-
-    fn finish_success(&mut self, run: NodeRun<'a>, outputs: Option<Outputs<'a>>) {
-        let index = run.entry.node as usize;
-        let node = &self.plan.nodes[index];
-        let mut outputs = outputs.map(|o| assign_paired_items(self.arena, o, run.entry.inputs));
-        if let Some(outputs) = outputs {
-            if let Some(too_many) = outputs
-                .iter()
-                .flatten()
-                .find(|items| items.len() > self.config.limits.items_per_output)
-            {
-                let message = format!(
-                    "node '{}' emitted {} items on one output (limit {})",
-                    node.name.as_str(),
-                    too_many.len(),
-                    self.config.limits.items_per_output
-                );
-                self.error = Some(ExecError {
-                    code: limits::CODE_ITEMS,
-                    message,
-                    node: Some(node.name.as_str().to_owned()),
-                });
-                self.finished = true;
-                return;
-            }
-            self.last_node = Some(run.entry.node);
-        }
-        let has_first_item = outputs
-            .and_then(|o| o.first().copied().flatten())
-            .is_some_and(|items| !items.is_empty());
-        if !has_first_item && node.settings.always_output_data {
-            let mut paired = Vec::new();
-            for (input, items) in run.entry.inputs.iter().enumerate() {
-                for i in 0..items.map_or(0, <[Item]>::len) {
-                    paired.push(PairedItem {
-                        item: i as u32,
-                        input: input as u32,
-                    });
-                }
-            }
-            let item = Item {
-                json: Value::EMPTY_OBJECT,
-                binary: Value::Undefined,
-                paired: self.arena.alloc_slice_copy(&paired),
-            };
-            let items: &'a [Item<'a>] = self.arena.alloc_slice_copy(&[item]);
-            let mut slots: Vec<Option<&'a [Item<'a>]>> =
-                outputs.map(|o| o.to_vec()).unwrap_or_default();
-            if slots.is_empty() {
-                slots.push(None);
-            }
-            slots[0] = Some(items);
-            outputs = Some(self.arena.alloc_slice_copy(&slots));
-        }
-        let Some(mut outputs) = outputs else {
-            // n8n: a node that returns null is not recorded and its branch ends.
-            return;
-        };
-        if matches!(node.settings.on_error, ArchivedOnError::ContinueErrorOutput) {
-            outputs = route_error_items(
-                self.arena,
-                outputs,
-                run.entry.inputs,
-                node.output_count.to_native() as usize,
-            );
-        }
-        self.record(run, outputs, None);
-    }
-
-    fn finish_error(&mut self, run: NodeRun<'a>, error: NodeError) {
-        let index = run.entry.node as usize;
-        let node = &self.plan.nodes[index];
-        self.last_node = Some(run.entry.node);
-        if matches!(node.settings.on_error, ArchivedOnError::StopWorkflow) {
-            self.runs[index].push(TaskRun {
-                outputs: &[],
-                inputs: run.entry.inputs,
-                sources: run.entry.sources,
-                error: Some(RunError {
-                    code: error.code,
-                    message: self.arena.alloc_str(&error.message),
-                }),
-            });
-            self.order.push((run.entry.node, run.run_index));
-            self.error = Some(ExecError {
-                code: error.code,
-                message: error.message,
-                node: Some(node.name.as_str().to_owned()),
-            });
-            self.finished = true;
-            return;
-        }
-        // Continue (regular or error output): the node's input passes through on output 0.
-        let outputs: Outputs<'a> = match run.entry.inputs.first().copied().flatten() {
-            Some(items) => self.arena.alloc_slice_copy(&[Some(items)]),
-            None => &[],
-        };
-        self.record(run, outputs, Some(error));
-    }
-
-    /// Stores a finished run, schedules its children and checks the arena limit.
-    fn record(&mut self, run: NodeRun<'a>, outputs: Outputs<'a>, error: Option<NodeError>) {
-        let index = run.entry.node as usize;
-        self.runs[index].push(TaskRun {
-            outputs,
-            inputs: run.entry.inputs,
-            sources: run.entry.sources,
-            error: error.map(|e| RunError {
-                code: e.code,
-                message: self.arena.alloc_str(&e.message),
-            }),
-        });
-        self.order.push((run.entry.node, run.run_index));
-        self.scheduler
-            .add_children(run.entry.node, run.run_index, outputs, &self.runs);
-        self.scheduler.release_waiting(&self.runs);
-        if self.arena.allocated_bytes() > self.config.limits.arena_bytes {
-            let message = format!(
-                "execution used more than {} bytes of memory",
-                self.config.limits.arena_bytes
-            );
-            self.fail(limits::CODE_ARENA, message);
-        }
-    }
 }
 
 /// Bridges the node API's [`Host`] to the execution's [`Services`].
@@ -740,127 +479,6 @@ pub fn is_truthy(value: Value<'_>) -> bool {
         Value::String(s) => !s.is_empty(),
         Value::Array(_) | Value::Object(_) => true,
     }
-}
-
-/// n8n's `addPairedItemLineage`: every input item points at its own index and input.
-fn stamp_lineage<'a>(
-    arena: &'a Bump,
-    inputs: &'a [Option<&'a [Item<'a>]>],
-) -> &'a [Option<&'a [Item<'a>]>] {
-    arena.alloc_slice_fill_iter(inputs.iter().enumerate().map(|(input, items)| {
-        items.map(|items| {
-            let pairs = arena.alloc_slice_fill_iter((0..items.len()).map(|i| PairedItem {
-                item: i as u32,
-                input: input as u32,
-            }));
-            &*arena.alloc_slice_fill_iter(items.iter().enumerate().map(|(i, item)| Item {
-                paired: &pairs[i..i + 1],
-                ..*item
-            }))
-        })
-    }))
-}
-
-/// n8n's `assignPairedItems`: items without lineage get it when it is unambiguous.
-fn assign_paired_items<'a>(
-    arena: &'a Bump,
-    outputs: Outputs<'a>,
-    inputs: &'a [Option<&'a [Item<'a>]>],
-) -> Outputs<'a> {
-    let first_input_len = inputs.first().copied().flatten().map(<[Item]>::len);
-    let single = inputs.len() == 1 && first_input_len == Some(1);
-    let same_count =
-        outputs.len() == 1 && inputs.len() == 1 && first_input_len == outputs[0].map(<[Item]>::len);
-    let missing = outputs
-        .iter()
-        .flatten()
-        .any(|items| items.iter().any(|item| item.paired.is_empty()));
-    if !missing || !(single || same_count) {
-        return outputs;
-    }
-    let pairs = arena.alloc_slice_fill_iter(
-        (0..outputs.iter().flatten().map(|i| i.len()).max().unwrap_or(0)).map(|i| PairedItem {
-            item: i as u32,
-            input: 0,
-        }),
-    );
-    arena.alloc_slice_fill_iter(outputs.iter().map(|slot| {
-        slot.map(|items| {
-            &*arena.alloc_slice_fill_iter(items.iter().enumerate().map(|(i, item)| {
-                if !item.paired.is_empty() {
-                    *item
-                } else if single {
-                    Item {
-                        paired: &pairs[0..1],
-                        ..*item
-                    }
-                } else {
-                    Item {
-                        paired: &pairs[i..i + 1],
-                        ..*item
-                    }
-                }
-            }))
-        })
-    }))
-}
-
-/// n8n's `handleNodeErrorOutput`: items whose json is exactly `{error}` or
-/// `{error, message}` move to the last (error) output, merged over their input item.
-fn route_error_items<'a>(
-    arena: &'a Bump,
-    outputs: Outputs<'a>,
-    inputs: &'a [Option<&'a [Item<'a>]>],
-    output_count: usize,
-) -> Outputs<'a> {
-    if output_count < 2 {
-        return outputs;
-    }
-    let error_output = output_count - 1;
-    let mut slots: Vec<Option<&'a [Item<'a>]>> = outputs.to_vec();
-    if slots.len() < output_count {
-        slots.resize(output_count, None);
-    }
-    let mut errors = Vec::new();
-    for slot in slots.iter_mut().take(error_output) {
-        let items = slot.unwrap_or(&[]);
-        let mut successes = Vec::with_capacity(items.len());
-        for item in items {
-            let members = item.json.as_object().unwrap_or(&[]);
-            let error = item.json.get("error");
-            let is_error = is_truthy(error)
-                && (members.len() == 1
-                    || (members.len() == 2 && is_truthy(item.json.get("message"))));
-            if !is_error {
-                successes.push(*item);
-                continue;
-            }
-            let source = item.paired.first().and_then(|p| {
-                inputs
-                    .get(p.input as usize)
-                    .copied()
-                    .flatten()
-                    .and_then(|items| items.get(p.item as usize))
-            });
-            let json = match source.and_then(|s| s.json.as_object()) {
-                Some(base) => {
-                    let mut merged: Vec<(&'a str, Value<'a>)> = base.to_vec();
-                    for &(k, v) in members {
-                        match merged.iter_mut().find(|(key, _)| *key == k) {
-                            Some(slot) => slot.1 = v,
-                            None => merged.push((k, v)),
-                        }
-                    }
-                    Value::Object(arena.alloc_slice_copy(&merged))
-                }
-                None => item.json,
-            };
-            errors.push(Item { json, ..*item });
-        }
-        *slot = Some(arena.alloc_slice_copy(&successes));
-    }
-    slots[error_output] = Some(arena.alloc_slice_copy(&errors));
-    arena.alloc_slice_copy(&slots)
 }
 
 /// Copies a constant parameter tree (pinData) into a value. Strings borrow the plan.
