@@ -307,18 +307,22 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             1
         };
         let result = self.call_node(run, resume);
-        let failed = match &result {
-            Err(_) => true,
-            // n8n also retries when the first item carries a truthy `json.error`.
-            Ok(NodeOutcome::Output(outputs)) => outputs
-                .first()
-                .copied()
-                .flatten()
-                .and_then(|items| items.first())
-                .is_some_and(|item| is_truthy(item.json.get("error"))),
-            _ => false,
-        };
-        if failed && run.try_index + 1 < tries_max {
+        // Only a node with tries left looks for a failure (reading `json.error` of the
+        // first item costs a member search per node run otherwise).
+        let retry_possible = run.try_index + 1 < tries_max;
+        let failed = retry_possible
+            && match &result {
+                Err(_) => true,
+                // n8n also retries when the first item carries a truthy `json.error`.
+                Ok(NodeOutcome::Output(outputs)) => outputs
+                    .first()
+                    .copied()
+                    .flatten()
+                    .and_then(|items| items.first())
+                    .is_some_and(|item| is_truthy(item.json.get("error"))),
+                _ => false,
+            };
+        if failed {
             run.try_index += 1;
             let wait_ms = settings.wait_between_tries_ms.to_native().min(5000);
             if wait_ms == 0 {

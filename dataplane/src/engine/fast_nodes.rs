@@ -23,7 +23,7 @@ use super::item::Item;
 use super::node::{NodeCtx, NodeResponse, NodeResult};
 use super::nodes::coerce::string_to_number;
 use super::value::Value;
-use super::webhook::JSON_CONTENT_TYPE;
+use super::webhook::json_headers;
 
 /// Response body bytes reserved up front (one allocation for the reference response).
 const RESPONSE_BODY_BYTES_INITIAL: usize = 128;
@@ -248,7 +248,7 @@ fn respond_node<'a>(
     data.write_json(&mut body);
     *ctx.response = Some(NodeResponse {
         status: respond.status.to_native(),
-        headers: vec![("content-type".to_owned(), JSON_CONTENT_TYPE.to_owned())],
+        headers: json_headers(),
         body,
     });
     Some(Ok(ctx.single_output(input)))

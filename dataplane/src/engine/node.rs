@@ -35,6 +35,8 @@
 //! }
 //! ```
 
+use std::borrow::Cow;
+
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedOnError, ArchivedPValue, ArchivedPlan, ArchivedPlanNode};
@@ -182,13 +184,17 @@ pub struct NodeState<'a> {
     pub initialized: bool,
 }
 
+/// A response header: static text for what the engine itself sets (the JSON content
+/// type: no allocation per response), owned text for configured names and values.
+pub type Header = (Cow<'static, str>, Cow<'static, str>);
+
 /// A response a node (Respond to Webhook) sends to the caller of the execution.
 #[derive(Debug, Clone)]
 pub struct NodeResponse {
     /// HTTP status.
     pub status: u16,
     /// Header pairs in order (names as configured).
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Header>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -386,10 +392,7 @@ impl<'a> NodeCtx<'a, '_> {
 
     /// Lineage pointing at item `item` of input `input`.
     pub fn paired_input(&self, item: usize, input: usize) -> &'a [PairedItem] {
-        self.arena.alloc_slice_copy(&[PairedItem {
-            item: item as u32,
-            input: input as u32,
-        }])
+        super::item::single_lineage(self.arena, item, input)
     }
 
     /// An outcome with `items` on output 0 only.

@@ -260,7 +260,7 @@ impl RunOutput {
                     .response
                     .headers
                     .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
                     .collect();
                 serde_json::json!({
                     "status": run.response.status,

@@ -20,7 +20,15 @@ pub const CODE_SYNTAX: &str = "LF-ENGINE-061";
 /// Expression and JavaScript services of one execution (or of a shard, reused).
 pub struct EngineServices<'c> {
     js: Option<JsRuntime>,
-    clock: Box<dyn FnMut() -> i64 + 'c>,
+    clock: Clock<'c>,
+}
+
+/// Where the wall-time limit reads the time.
+enum Clock<'c> {
+    /// Always this instant (one-shot runs, benchmarks): no boxed closure to allocate.
+    Fixed(i64),
+    /// The caller's clock.
+    Custom(Box<dyn FnMut() -> i64 + 'c>),
 }
 
 impl<'c> EngineServices<'c> {
@@ -40,7 +48,7 @@ impl<'c> EngineServices<'c> {
         };
         Ok(EngineServices {
             js: Some(JsRuntime::with_limits(js_limits)?),
-            clock: Box::new(move || now_ms),
+            clock: Clock::Fixed(now_ms),
         })
     }
 
@@ -50,13 +58,13 @@ impl<'c> EngineServices<'c> {
     pub fn fast_only(now_ms: i64) -> Self {
         EngineServices {
             js: None,
-            clock: Box::new(move || now_ms),
+            clock: Clock::Fixed(now_ms),
         }
     }
 
     /// Replaces the clock the wall-time limit reads (Unix epoch milliseconds).
     pub fn with_clock(mut self, clock: impl FnMut() -> i64 + 'c) -> Self {
-        self.clock = Box::new(clock);
+        self.clock = Clock::Custom(Box::new(clock));
         self
     }
 
@@ -69,7 +77,7 @@ impl<'c> EngineServices<'c> {
     pub fn from_runtime(js: JsRuntime, now_ms: i64) -> Self {
         EngineServices {
             js: Some(js),
-            clock: Box::new(move || now_ms),
+            clock: Clock::Fixed(now_ms),
         }
     }
 }
@@ -132,6 +140,9 @@ impl<'a> Services<'a> for EngineServices<'_> {
     }
 
     fn now_ms(&mut self) -> i64 {
-        (self.clock)()
+        match &mut self.clock {
+            Clock::Fixed(now_ms) => *now_ms,
+            Clock::Custom(clock) => clock(),
+        }
     }
 }

@@ -212,8 +212,16 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
 
 /// Writes `s` as a JSON string literal with `JSON.stringify`'s escapes.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
     let bytes = s.as_bytes();
+    // Most keys and values need no escape: one scan, one copy.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
@@ -274,6 +282,14 @@ mod tests {
             stringify(Value::String("a\"b\\\n\u{1}é")),
             "\"a\\\"b\\\\\\n\\u0001é\""
         );
+    }
+
+    #[test]
+    fn strings_without_escapes_are_copied_whole() {
+        assert_eq!(stringify(Value::String("plain é ✓")), r#""plain é ✓""#);
+        assert_eq!(stringify(Value::String("")), r#""""#);
+        assert_eq!(stringify(Value::String("tail\"")), r#""tail\"""#);
+        assert_eq!(stringify(Value::String("\u{1f}x")), r#""\u001fx""#);
     }
 
     #[test]

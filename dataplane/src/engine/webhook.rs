@@ -5,6 +5,8 @@
 //! execution arena), calls [`run_webhook`] (or drives an [`Execution`] itself when
 //! effects must be awaited) and writes the [`WebhookResponse`].
 
+use std::borrow::Cow;
+
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use linkflow_codec::plan::{
@@ -14,7 +16,7 @@ use linkflow_codec::plan::{
 
 use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
 use super::item::Item;
-use super::node::{EffectResult, NodeResponse};
+use super::node::{EffectResult, Header, NodeResponse};
 use super::run_data::TraceEntry;
 use super::value::Value;
 
@@ -22,6 +24,14 @@ use super::value::Value;
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 /// Effects one synchronous webhook run may answer before it gives up.
 pub const EFFECTS_PER_RUN_MAX: u32 = 10_000;
+
+/// The headers of a JSON response: `content-type` only, as static text.
+pub fn json_headers() -> Vec<Header> {
+    vec![(
+        Cow::Borrowed("content-type"),
+        Cow::Borrowed(JSON_CONTENT_TYPE),
+    )]
+}
 
 /// An HTTP request to a webhook, parsed by the runtime.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +54,7 @@ pub struct WebhookResponse {
     /// Status code.
     pub status: u16,
     /// Header pairs.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<Header>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -54,7 +64,7 @@ impl WebhookResponse {
     pub fn json(status: u16, body: Vec<u8>) -> Self {
         WebhookResponse {
             status,
-            headers: vec![("content-type".into(), JSON_CONTENT_TYPE.into())],
+            headers: json_headers(),
             body,
         }
     }
@@ -89,9 +99,9 @@ pub struct WebhookRun {
     pub response: WebhookResponse,
     /// How the execution ended.
     pub outcome: Outcome,
-    /// Name of the last executed node.
+    /// Name of the last executed node ([`run_webhook_traced`] only).
     pub last_node: Option<String>,
-    /// Node runs in order.
+    /// Node runs in order ([`run_webhook_traced`] only).
     pub trace: Vec<TraceEntry>,
 }
 
@@ -105,7 +115,7 @@ pub fn find_webhook<'p>(
     let rest = path
         .strip_prefix("/webhook/")
         .or_else(|| path.strip_prefix("/webhook-test/"))?;
-    let rest = rest.trim_end_matches('/');
+    let rest = trim_slashes_end(rest);
     plan.triggers.iter().find_map(|trigger| {
         let ArchivedTrigger::Webhook(webhook) = trigger else {
             return None;
@@ -114,15 +124,39 @@ pub fn find_webhook<'p>(
             && !webhook
                 .methods
                 .iter()
-                .any(|m| m.as_str().eq_ignore_ascii_case(method))
+                // Plans store methods upper case, as runtimes pass them: the exact compare
+                // is the common answer, the case-folding one the fallback.
+                .any(|m| m.as_str() == method || m.as_str().eq_ignore_ascii_case(method))
         {
             return None;
         }
-        match_path(webhook.path.as_str().trim_matches('/'), rest).map(|params| (webhook, params))
+        match_path(trim_slashes(webhook.path.as_str()), rest).map(|params| (webhook, params))
     })
 }
 
+/// `s` without trailing `/`. Byte scans: `trim_matches('/')` and `split('/')` run a UTF-8
+/// char searcher, which showed up in the per-request instruction count.
+fn trim_slashes_end(s: &str) -> &str {
+    let end = s
+        .bytes()
+        .rposition(|b| b != b'/')
+        .map_or(0, |last| last + 1);
+    // `/` is ASCII, so `end` is a char boundary.
+    &s[..end]
+}
+
+/// `s` without leading and trailing `/`.
+fn trim_slashes(s: &str) -> &str {
+    let s = trim_slashes_end(s);
+    let start = s.bytes().position(|b| b != b'/').unwrap_or(s.len());
+    &s[start..]
+}
+
 fn match_path<'p>(pattern: &'p str, path: &'p str) -> Option<Vec<(&'p str, &'p str)>> {
+    // Without `:name` segments, equal segments are equal strings: one comparison.
+    if !pattern.as_bytes().contains(&b':') {
+        return (pattern == path).then(Vec::new);
+    }
     let mut params = Vec::new();
     let mut pattern_segments = pattern.split('/');
     let mut path_segments = path.split('/');
@@ -190,6 +224,10 @@ pub fn trigger_item<'a>(
 /// Parses a query string as Express (qs) does for flat keys: a repeated key becomes an
 /// array, `key=` gives `""`, `+` is a space, `%XX` is decoded.
 pub fn parse_query<'a>(arena: &'a Bump, query: &str) -> Value<'a> {
+    if query.is_empty() {
+        // The common case, without setting up the splitter.
+        return Value::EMPTY_OBJECT;
+    }
     let mut members: BumpVec<'a, (&'a str, Value<'a>)> = BumpVec::new_in(arena);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -271,8 +309,8 @@ pub fn run_webhook<'a, S: Services<'a>>(
     )
 }
 
-/// [`run_webhook`] that also records the node-run trace ([`WebhookRun::trace`]); the
-/// trace allocates per node run, so the hot path leaves it out.
+/// [`run_webhook`] that also records the node-run trace ([`WebhookRun::trace`]) and the
+/// last node's name; both allocate (the trace per node run), so the hot path leaves them out.
 #[allow(clippy::too_many_arguments)]
 pub fn run_webhook_traced<'a, S: Services<'a>>(
     arena: &'a Bump,
@@ -383,9 +421,15 @@ fn drive<'a, S: Services<'a>>(
     WebhookRun {
         response,
         outcome,
-        last_node: execution
-            .last_node()
-            .map(|n| plan.nodes[n as usize].name.as_str().to_owned()),
+        // Both allocate; the hot path (and the data plane, which reads the name from the
+        // plan when it journals) does without.
+        last_node: if record_trace {
+            execution
+                .last_node()
+                .map(|n| plan.nodes[n as usize].name.as_str().to_owned())
+        } else {
+            None
+        },
         trace: if record_trace {
             execution.trace()
         } else {
@@ -464,6 +508,13 @@ mod tests {
     }
 
     #[test]
+    fn empty_query_is_an_empty_object() {
+        let arena = Bump::new();
+        assert_eq!(json(parse_query(&arena, "")), "{}");
+        assert_eq!(json(parse_query(&arena, "&&")), "{}");
+    }
+
+    #[test]
     fn path_params_are_extracted() {
         assert_eq!(
             match_path("user/:id/x", "user/42/x"),
@@ -471,6 +522,12 @@ mod tests {
         );
         assert_eq!(match_path("user/:id", "user/42/x"), None);
         assert_eq!(match_path("g/case", "g/other"), None);
+        assert_eq!(match_path("g/case", "g/case"), Some(vec![]));
+        assert_eq!(match_path("g/case", "g/case/x"), None);
+        assert_eq!(match_path("a/:id", "a/é"), Some(vec![("id", "é")]));
+        assert_eq!(trim_slashes("//a/b//"), "a/b");
+        assert_eq!(trim_slashes("///"), "");
+        assert_eq!(trim_slashes_end("é/"), "é");
     }
 
     #[test]

@@ -371,7 +371,7 @@ fn write(out: &mut Vec<u8>, response: &WebhookResponse, correlation: &str, keep_
         response
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
             .chain([(CORRELATION_HEADER, correlation)]),
         &response.body,
         keep_alive,

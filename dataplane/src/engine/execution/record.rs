@@ -5,7 +5,7 @@ use bumpalo::Bump;
 use linkflow_codec::plan::ArchivedOnError;
 
 use super::{is_truthy, ExecError, Execution, NodeRun, Services};
-use crate::engine::item::{Item, PairedItem};
+use crate::engine::item::{has_own_lineage, single_lineage, Item, PairedItem};
 use crate::engine::limits;
 use crate::engine::node::{NodeError, Outputs};
 use crate::engine::run_data::{RunError, TaskRun};
@@ -141,18 +141,32 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
 }
 
 /// n8n's `addPairedItemLineage`: every input item points at its own index and input.
+///
+/// Items that already do (a node's output item `i` made from its input item `i`, the usual
+/// case on a straight chain) are passed on as they are: re-stamping would build equal items.
 pub(super) fn stamp_lineage<'a>(
+    arena: &'a Bump,
+    inputs: &'a [Option<&'a [Item<'a>]>],
+) -> &'a [Option<&'a [Item<'a>]>] {
+    let stamped = inputs
+        .iter()
+        .enumerate()
+        .all(|(input, items)| items.is_none_or(|items| has_own_lineage(items, input)));
+    if stamped {
+        return inputs;
+    }
+    restamp_lineage(arena, inputs)
+}
+
+/// [`stamp_lineage`] without the already-stamped shortcut (tests compare the two).
+fn restamp_lineage<'a>(
     arena: &'a Bump,
     inputs: &'a [Option<&'a [Item<'a>]>],
 ) -> &'a [Option<&'a [Item<'a>]>] {
     arena.alloc_slice_fill_iter(inputs.iter().enumerate().map(|(input, items)| {
         items.map(|items| {
-            let pairs = arena.alloc_slice_fill_iter((0..items.len()).map(|i| PairedItem {
-                item: i as u32,
-                input: input as u32,
-            }));
             &*arena.alloc_slice_fill_iter(items.iter().enumerate().map(|(i, item)| Item {
-                paired: &pairs[i..i + 1],
+                paired: single_lineage(arena, i, input),
                 ..*item
             }))
         })
@@ -259,4 +273,75 @@ fn route_error_items<'a>(
     }
     slots[error_output] = Some(arena.alloc_slice_copy(&errors));
     arena.alloc_slice_copy(&slots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Per input (absent or not), per item, its (item, input) pairs.
+    type Lineage = Vec<Option<Vec<Vec<(u32, u32)>>>>;
+
+    fn lineage(inputs: &[Option<&[Item<'_>]>]) -> Lineage {
+        inputs
+            .iter()
+            .map(|items| {
+                items.map(|items| {
+                    items
+                        .iter()
+                        .map(|item| item.paired.iter().map(|p| (p.item, p.input)).collect())
+                        .collect()
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stamping_skips_only_inputs_that_already_point_at_themselves() {
+        let arena = Bump::new();
+        let pair = |item, input| PairedItem { item, input };
+        let with = |paired: &'static [PairedItem]| Item {
+            paired,
+            ..Item::new(Value::EMPTY_OBJECT)
+        };
+        static OWN: [PairedItem; 2] = [
+            PairedItem { item: 0, input: 0 },
+            PairedItem { item: 1, input: 0 },
+        ];
+        static SECOND: [PairedItem; 1] = [PairedItem { item: 0, input: 1 }];
+        let shifted: &[PairedItem] = arena.alloc_slice_copy(&[pair(3, 0)]);
+        let two: &[PairedItem] = arena.alloc_slice_copy(&[pair(0, 0), pair(1, 0)]);
+        let own: &[Item<'_>] = arena.alloc_slice_copy(&[with(&OWN[0..1]), with(&OWN[1..2])]);
+        let plain: &[Item<'_>] = arena.alloc_slice_copy(&[Item::new(Value::Null)]);
+        let moved: &[Item<'_>] = arena.alloc_slice_copy(&[Item {
+            paired: shifted,
+            ..own[0]
+        }]);
+        let double: &[Item<'_>] = arena.alloc_slice_copy(&[Item {
+            paired: two,
+            ..own[0]
+        }]);
+        let second: &[Item<'_>] = arena.alloc_slice_copy(&[with(&SECOND)]);
+        let first_only: &[Item<'_>] = arena.alloc_slice_copy(&[with(&OWN[0..1])]);
+        let cases: Vec<Vec<Option<&[Item<'_>]>>> = vec![
+            vec![Some(own)],
+            vec![Some(plain)],
+            vec![Some(moved)],
+            vec![Some(double)],
+            vec![Some(&own[1..])],
+            vec![None, Some(second)],
+            vec![Some(own), Some(first_only)],
+            vec![None, Some(&[])],
+        ];
+        let mut skipped = 0;
+        for inputs in cases {
+            let inputs: &[Option<&[Item<'_>]>] = arena.alloc_slice_copy(&inputs);
+            let fast = stamp_lineage(&arena, inputs);
+            let generic = restamp_lineage(&arena, inputs);
+            assert_eq!(lineage(fast), lineage(generic), "{:?}", lineage(inputs));
+            skipped += usize::from(std::ptr::eq(fast, inputs));
+        }
+        // Own lineage, input 1's own lineage, and empty/absent inputs skip the copy.
+        assert_eq!(skipped, 3);
+    }
 }

@@ -226,6 +226,29 @@ impl<'a, 's, S: Scope<'a> + ?Sized> Eval<'a, 's, S> {
                 .get(slot.to_native() as usize)
                 .copied()
                 .unwrap_or(Val::Undefined)),
+            ArchivedExpr::Path {
+                root: ArchivedRoot::Json,
+                keys,
+            } => {
+                // The hot path: straight through the item's objects (a member read on an
+                // object is exactly a key search); the first non-object goes on through
+                // `member` with JavaScript's rules.
+                let mut value = self.scope.json();
+                let mut keys = keys.iter();
+                while let Value::Object(members) = value {
+                    let Some(key) = keys.next() else { break };
+                    let key = key.as_str();
+                    value = members
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map_or(Value::Undefined, |(_, v)| *v);
+                }
+                let mut v = Val::from(value);
+                for key in keys {
+                    v = self.member(v, key.as_str())?;
+                }
+                Ok(v)
+            }
             ArchivedExpr::Path { root, keys } => {
                 let mut keys = keys.iter();
                 let mut v = match keys

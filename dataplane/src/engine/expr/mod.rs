@@ -33,9 +33,12 @@ pub mod mock;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_direct;
+#[cfg(test)]
 mod tests_methods;
 
 use bumpalo::collections::String as BumpString;
+use linkflow_codec::expr::ast::{ArchivedExpr, ArchivedRoot};
 use linkflow_codec::expr::{ArchivedBody, ArchivedCompiledExpression, ArchivedPart};
 
 pub use eval::{
@@ -62,6 +65,50 @@ pub struct EvalError {
 /// Returns the value as stored in items: DateTimes become ISO strings, a failing segment
 /// `null`. The plan (`expr`) must outlive the arena (`'a`): strings are borrowed from it.
 pub fn evaluate<'a, S: Scope<'a> + ?Sized>(
+    expr: &'a ArchivedCompiledExpression,
+    scope: &S,
+) -> Result<Value<'a>, EvalError> {
+    if let ArchivedBody::Single(segment) = &expr.body {
+        if let Some(value) = direct_json_path(&segment.expr, scope) {
+            return Ok(value);
+        }
+    }
+    evaluate_generic(expr, scope)
+}
+
+/// `{{ $json.a.b }}`, the commonest expression, read straight out of the item: no
+/// evaluator state, no conversions. `None` (evaluate generically) as soon as a step meets
+/// anything but an object, where JavaScript has more to say (`"s".length`, `[1][0]`, a
+/// `TypeError` on `undefined`). On objects it is exactly the generic member read: the
+/// member's value, or `undefined` when missing.
+fn direct_json_path<'a, S: Scope<'a> + ?Sized>(
+    expr: &'a ArchivedExpr,
+    scope: &S,
+) -> Option<Value<'a>> {
+    let ArchivedExpr::Path {
+        root: ArchivedRoot::Json,
+        keys,
+    } = expr
+    else {
+        return None;
+    };
+    let mut value = scope.json();
+    for key in keys.iter() {
+        let Value::Object(members) = value else {
+            return None;
+        };
+        let key = key.as_str();
+        value = members
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(Value::Undefined, |(_, v)| *v);
+    }
+    Some(value)
+}
+
+/// [`evaluate`] without the direct `$json` path: every expression through the evaluator
+/// (tests hold the two to the same answers).
+pub(crate) fn evaluate_generic<'a, S: Scope<'a> + ?Sized>(
     expr: &'a ArchivedCompiledExpression,
     scope: &S,
 ) -> Result<Value<'a>, EvalError> {

@@ -1,8 +1,10 @@
 //! Respond to Webhook (v1–1.5): builds the response the webhook caller gets and passes
 //! its input through. Parameters are read for the first item, as n8n does.
 
+use std::borrow::Cow;
+
 use super::coerce::{json_string, parse_json, set_path, string_of};
-use crate::engine::node::{NodeCtx, NodeError, NodeResponse, NodeResult};
+use crate::engine::node::{Header, NodeCtx, NodeError, NodeResponse, NodeResult};
 use crate::engine::value::Value;
 use crate::engine::webhook::JSON_CONTENT_TYPE;
 
@@ -17,7 +19,7 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
     let response_key = ctx.param_str("options.responseKey", 0, "")?;
     let mut status = ctx.param_f64("options.responseCode", 0, 200.0)? as u16;
     let mut content_type = JSON_CONTENT_TYPE;
-    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut headers: Vec<Header> = Vec::new();
     let body: Vec<u8> = match respond_with {
         "allIncomingItems" => {
             let items = ctx
@@ -53,7 +55,7 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             if ctx.param_raw("options.responseCode").is_none() {
                 status = 307;
             }
-            headers.push(("location".into(), url.to_owned()));
+            headers.push((Cow::Borrowed("location"), Cow::Owned(url.to_owned())));
             Vec::new()
         }
         "binary" => {
@@ -69,15 +71,16 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             ));
         }
     };
-    let mut all_headers = vec![("content-type".to_owned(), content_type.to_owned())];
+    let mut all_headers: Vec<Header> =
+        vec![(Cow::Borrowed("content-type"), Cow::Borrowed(content_type))];
     all_headers.extend(headers);
     if let Value::Array(entries) = ctx.param("options.responseHeaders.entries", 0)? {
         for entry in entries {
             let name = string_of(entry.get("name")).to_ascii_lowercase();
             let value = string_of(entry.get("value"));
             match all_headers.iter_mut().find(|(n, _)| *n == name) {
-                Some(existing) => existing.1 = value,
-                None => all_headers.push((name, value)),
+                Some(existing) => existing.1 = Cow::Owned(value),
+                None => all_headers.push((Cow::Owned(name), Cow::Owned(value))),
             }
         }
     }

@@ -1,0 +1,95 @@
+//! The direct `$json` path read must answer exactly what the evaluator answers: every case
+//! runs both ways on the same archived expression and input.
+
+use bumpalo::Bump;
+use linkflow_codec::expr::{compile, ArchivedBody, ArchivedCompiledExpression};
+use serde_json::{json, Value as Json};
+
+use super::mock::MockScope;
+use super::{direct_json_path, evaluate, evaluate_generic};
+use crate::engine::item::Item;
+use crate::engine::value::Value;
+
+/// (direct answer, generic answer, whether the direct read applied) for `source` on `input`.
+fn both_ways(source: &str, input: &Json) -> (Option<Json>, Option<Json>, bool) {
+    let compiled = compile(source).expect("expression compiles");
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
+    let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
+        .expect("valid archive");
+    let arena = Bump::new();
+    let mut scope = MockScope::new(&arena);
+    let value = Value::from_json(&arena, input);
+    scope.input = arena.alloc_slice_copy(&[Item::new(value)]);
+    let applied = match &archived.body {
+        ArchivedBody::Single(segment) => direct_json_path(&segment.expr, &scope).is_some(),
+        _ => false,
+    };
+    let direct = evaluate(archived, &scope).ok().map(|v| v.to_json());
+    let generic = evaluate_generic(archived, &scope).ok().map(|v| v.to_json());
+    (direct, generic, applied)
+}
+
+#[test]
+fn direct_json_path_agrees_with_the_evaluator() {
+    let inputs = [
+        json!({"body": {"a": 41, "name": "bench", "n": null, "list": [1, 2], "s": "héllo"}, "b": 42}),
+        json!({"body": "text", "b": {"c": {"d": true}}}),
+        json!({"body": null}),
+        json!({"body": [{"a": 1}], "length": 3}),
+        json!({}),
+    ];
+    let sources = [
+        "={{ $json }}",
+        "={{ $json.b }}",
+        "={{ $json.body }}",
+        "={{ $json.body.a }}",
+        "={{ $json.body.name }}",
+        "={{ $json.body.n }}",
+        "={{ $json.body.n.x }}",
+        "={{ $json.body.list }}",
+        "={{ $json.body.list.length }}",
+        "={{ $json.body.s.length }}",
+        "={{ $json.body.length }}",
+        "={{ $json.length }}",
+        "={{ $json.missing }}",
+        "={{ $json.missing.deeper }}",
+        "={{ $json.b.c.d }}",
+        "={{ $json.body.a + 1 }}",
+        "={{ $json['body'].a }}",
+    ];
+    let mut applied_count = 0;
+    for input in &inputs {
+        for source in sources {
+            let (direct, generic, applied) = both_ways(source, input);
+            assert_eq!(direct, generic, "{source} on {input}");
+            applied_count += usize::from(applied);
+        }
+    }
+    // The direct read is taken for the object-only paths (not only the fallback).
+    assert!(
+        applied_count >= 20,
+        "direct path applied {applied_count} times"
+    );
+}
+
+#[test]
+fn direct_json_path_leaves_non_objects_to_the_evaluator() {
+    let input = json!({"body": "text", "list": [7]});
+    for source in [
+        "={{ $json.body.length }}",
+        "={{ $json.list.length }}",
+        "={{ $json.none.x }}",
+    ] {
+        let (direct, generic, applied) = both_ways(source, &input);
+        assert!(!applied, "{source} must fall back");
+        assert_eq!(direct, generic, "{source}");
+    }
+    assert_eq!(
+        both_ways("={{ $json.body.length }}", &input).0,
+        Some(json!(4))
+    );
+    assert_eq!(
+        both_ways("={{ $json.none.x }}", &input).0,
+        Some(json!(null))
+    );
+}
