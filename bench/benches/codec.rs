@@ -6,9 +6,10 @@
 //! cargo bench -p linkflow-bench --bench codec
 //! ```
 //!
-//! Workflows are generated deterministically (no files needed): a webhook, then a chain of
-//! Set / If / Filter / NoOp nodes with one or two `={{ }}` expressions each, then a Respond
-//! to Webhook node; 20 and 500 nodes in total.
+//! Workflows are generated deterministically (no files needed) by
+//! `linkflow_bench::workflows::transform_workflow`: a webhook, then a chain of Set / If /
+//! Filter / NoOp nodes with one or two `={{ }}` expressions each, then a Respond to Webhook
+//! node; 20 and 500 nodes in total.
 //!
 //! - `compile/N_nodes`: export bytes -> import -> validate -> compile -> seal
 //!   (`linkflow_codec::compile_export`), i.e. what `linkflow compile` and the control plane do.
@@ -21,67 +22,15 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
+use linkflow_bench::workflows::transform_workflow;
 use linkflow_codec::envelope::{self, HEADER_BYTES};
 use linkflow_codec::plan::ArchivedPlan;
-use serde_json::{json, Value};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Workflow sizes measured (total nodes, trigger and response included).
 const NODE_COUNTS: [usize; 2] = [20, 500];
-
-/// Webhook -> `nodes - 2` transform nodes in rotation -> Respond to Webhook.
-fn chain_workflow(nodes: usize) -> Value {
-    assert!(nodes >= 3, "a chain needs a trigger, a step and a response");
-    let mut list = vec![
-        json!({"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
-        "position": [0, 0], "webhookId": "00000000-0000-4000-8000-000000000000",
-        "parameters": {"httpMethod": "POST", "path": format!("chain{nodes}"), "responseMode": "responseNode", "options": {}}}),
-    ];
-    let mut connections = serde_json::Map::new();
-    let mut previous = "Webhook".to_owned();
-    for i in 0..nodes - 2 {
-        let mut node = match i % 4 {
-            0 => {
-                json!({"type": "n8n-nodes-base.set", "typeVersion": 3.4, "parameters": {"mode": "manual",
-                "includeOtherFields": true, "options": {}, "assignments": {"assignments": [
-                {"id": format!("n{i}"), "name": format!("n{i}"), "value": format!("={{{{ ($json.body.a || 0) + {i} }}}}"), "type": "number"},
-                {"id": format!("s{i}"), "name": format!("s{i}"), "value": "={{ $json.body.name.toUpperCase() + '-' + $json.body.a }}", "type": "string"}]}}})
-            }
-            1 => {
-                json!({"type": "n8n-nodes-base.if", "typeVersion": 2.2, "parameters": {"options": {}, "conditions": {
-                "options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2}, "combinator": "and",
-                "conditions": [{"id": format!("c{i}"), "leftValue": format!("={{{{ $json.n{} }}}}", i - 1), "rightValue": 0,
-                    "operator": {"type": "number", "operation": "gte"}}]}}})
-            }
-            2 => {
-                json!({"type": "n8n-nodes-base.filter", "typeVersion": 2.2, "parameters": {"options": {}, "conditions": {
-                "options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2}, "combinator": "and",
-                "conditions": [{"id": format!("f{i}"), "leftValue": "={{ $json.body.name }}", "rightValue": "",
-                    "operator": {"type": "string", "operation": "notEmpty", "singleValue": true}}]}}})
-            }
-            _ => json!({"type": "n8n-nodes-base.noOp", "typeVersion": 1, "parameters": {}}),
-        };
-        let name = format!("Step {i}");
-        node["name"] = json!(name);
-        node["id"] = json!(format!("00000000-0000-4000-8000-{:012}", i + 1));
-        node["position"] = json!([200 * (i + 1), 0]);
-        list.push(node);
-        connections.insert(
-            previous,
-            json!({"main": [[{"node": name, "type": "main", "index": 0}]]}),
-        );
-        previous = name;
-    }
-    list.push(json!({"name": "Respond", "type": "n8n-nodes-base.respondToWebhook", "typeVersion": 1.1,
-        "position": [200 * nodes, 0], "parameters": {"respondWith": "allIncomingItems", "options": {}}}));
-    connections.insert(
-        previous,
-        json!({"main": [[{"node": "Respond", "type": "main", "index": 0}]]}),
-    );
-    json!({"name": format!("chain-{nodes}"), "settings": {"executionOrder": "v1"}, "nodes": list, "connections": connections})
-}
 
 /// Touches every node so the access cannot be optimised away.
 fn read_nodes(plan: &ArchivedPlan) -> usize {
@@ -97,7 +46,7 @@ fn main() {
         .map(|&n| {
             (
                 n,
-                serde_json::to_vec(&chain_workflow(n)).expect("generated JSON"),
+                serde_json::to_vec(&transform_workflow(n, 0)).expect("generated JSON"),
             )
         })
         .collect();

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use bumpalo::Bump;
 use criterion::{Criterion, Throughput};
+use linkflow_bench::workflows::transform_workflow;
 use linkflow_codec::plan::ArchivedPlan;
 use linkflow_dataplane::engine::execution::Config;
 use linkflow_dataplane::engine::runner::compile_workflow;
@@ -59,58 +60,6 @@ fn reference_workflow() -> Json {
                 "If": {"main": [[{"node": "Respond True", "type": "main", "index": 0}],
                                 [{"node": "Respond False", "type": "main", "index": 0}]]}}}),
     }
-}
-
-/// Webhook -> 18 transform nodes (Set v3.4 arithmetic and strings, If v2.2, Filter v2.2,
-/// NoOp, in rotation) -> Respond to Webhook (all incoming items). Fast-path expressions only.
-fn transform20_workflow() -> Json {
-    let mut nodes = vec![
-        json!({"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "position": [0, 0],
-        "parameters": {"httpMethod": "POST", "path": "t20", "responseMode": "responseNode", "options": {}}}),
-    ];
-    let mut connections = serde_json::Map::new();
-    let mut previous = "Webhook".to_owned();
-    for i in 0..18 {
-        let name = format!("Step {i}");
-        let x = 200 * (i + 1);
-        let node = match i % 4 {
-            0 => {
-                json!({"type": "n8n-nodes-base.set", "typeVersion": 3.4, "parameters": {"mode": "manual", "includeOtherFields": true, "options": {},
-                "assignments": {"assignments": [
-                    {"id": format!("n{i}"), "name": format!("n{i}"), "value": format!("={{{{ ($json.body.a || 0) + {i} }}}}"), "type": "number"},
-                    {"id": format!("s{i}"), "name": format!("s{i}"), "value": "={{ $json.body.name }}", "type": "string"}]}}})
-            }
-            1 => {
-                json!({"type": "n8n-nodes-base.if", "typeVersion": 2.2, "parameters": {"options": {}, "conditions": {
-                "options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2}, "combinator": "and",
-                "conditions": [{"id": format!("c{i}"), "leftValue": format!("={{{{ $json.n{} }}}}", i - 1), "rightValue": 0,
-                    "operator": {"type": "number", "operation": "gte"}}]}}})
-            }
-            2 => {
-                json!({"type": "n8n-nodes-base.filter", "typeVersion": 2.2, "parameters": {"options": {}, "conditions": {
-                "options": {"caseSensitive": true, "leftValue": "", "typeValidation": "strict", "version": 2}, "combinator": "and",
-                "conditions": [{"id": format!("f{i}"), "leftValue": "={{ $json.body.name }}", "rightValue": "",
-                    "operator": {"type": "string", "operation": "notEmpty", "singleValue": true}}]}}})
-            }
-            _ => json!({"type": "n8n-nodes-base.noOp", "typeVersion": 1, "parameters": {}}),
-        };
-        let mut node = node;
-        node["name"] = json!(name);
-        node["position"] = json!([x, 0]);
-        nodes.push(node);
-        connections.insert(
-            previous.clone(),
-            json!({"main": [[{"node": name, "type": "main", "index": 0}]]}),
-        );
-        previous = name;
-    }
-    nodes.push(json!({"name": "Respond", "type": "n8n-nodes-base.respondToWebhook", "typeVersion": 1.1, "position": [4000, 0],
-        "parameters": {"respondWith": "allIncomingItems", "options": {}}}));
-    connections.insert(
-        previous,
-        json!({"main": [[{"node": "Respond", "type": "main", "index": 0}]]}),
-    );
-    json!({"name": "transform-20", "settings": {"executionOrder": "v1"}, "nodes": nodes, "connections": connections})
 }
 
 /// One compiled workflow ready to execute.
@@ -167,7 +116,7 @@ fn execute_reference(prepared: &Prepared, plan: &ArchivedPlan, arena: &mut Bump)
 
 fn main() {
     let reference = Prepared::new(&reference_workflow(), "/webhook/bench");
-    let transform = Prepared::new(&transform20_workflow(), "/webhook/t20");
+    let transform = Prepared::new(&transform_workflow(20, 0), "/webhook/t20");
     let mut arena = Bump::with_capacity(64 * 1024);
     // Plans are validated once when they arrive (as a shard does), not per execution.
     let (reference_plan, transform_plan) = (reference.plan(), transform.plan());

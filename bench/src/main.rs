@@ -9,11 +9,12 @@
 //! `--peers auto` (the default) the installed peers (Node-RED, n8n) are started, pinned,
 //! measured and stopped through `shared/reference/peers/run-peers.sh`.
 
+mod effects;
 mod peers;
 mod runner;
 mod scenario;
 mod scenarios;
-mod workflows;
+mod table;
 
 use std::path::PathBuf;
 
@@ -93,7 +94,7 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let outcome = scenarios::run(sc.name, &args)?;
-    let table = runner::table(&outcome.rows, outcome.base);
+    let table = table::table(&outcome.rows, outcome.base) + &table::half_load_table(&outcome.rows);
     print!("{table}");
     for note in &outcome.notes {
         println!("{note}");

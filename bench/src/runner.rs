@@ -27,6 +27,8 @@ pub struct Row {
     pub p50_us: u64,
     /// p99 latency, us.
     pub p99_us: u64,
+    /// p99.9 latency, us (0 when the generator does not report it).
+    pub p999_us: u64,
     /// Errors.
     pub errors: u64,
     /// Server CPU per request, us.
@@ -35,7 +37,31 @@ pub struct Row {
     pub loadgen_cpu_us: Option<f64>,
     /// Server resident memory right after the run, MiB (process and its children).
     pub rss_mib: Option<u64>,
+    /// Open-loop measurement at half of this row's closed-loop throughput, when taken.
+    pub half_load: Option<OpenLoop>,
 }
+
+/// An open-loop (coordinated-omission corrected) measurement at a fixed arrival rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenLoop {
+    /// Intended arrival rate, requests per second.
+    pub rate_rps: f64,
+    /// Responses per second achieved.
+    pub achieved_rps: f64,
+    /// Median latency from the intended send time, us.
+    pub p50_us: u64,
+    /// p99 latency from the intended send time, us.
+    pub p99_us: u64,
+    /// p99.9 latency from the intended send time, us.
+    pub p999_us: u64,
+    /// Errors.
+    pub errors: u64,
+}
+
+/// Share of a row's closed-loop peak at which its open-loop latency is measured.
+pub const HALF_LOAD_SHARE: f64 = 0.5;
+/// The p99 the data plane must keep at half of peak load (issue #4), us.
+pub const HALF_LOAD_P99_US_TARGET: u64 = 1_000;
 
 /// A child process killed on drop, so a failed run leaves no server behind.
 pub(crate) struct Server(Child);
@@ -51,7 +77,8 @@ pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn have(cmd: &str) -> bool {
+/// Whether `cmd --version` runs.
+pub(crate) fn have(cmd: &str) -> bool {
     Command::new(cmd)
         .arg("--version")
         .stdout(Stdio::null())
@@ -97,7 +124,8 @@ pub(crate) fn bin_dir(args: &Args) -> anyhow::Result<PathBuf> {
     }
 }
 
-pub(crate) fn start(bin: &Path, extra: &[&str], port: u16) -> anyhow::Result<Server> {
+/// Starts `bin --addr 127.0.0.1:PORT EXTRA...` pinned to `cpu` and waits until it listens.
+pub(crate) fn start_on(cpu: u32, bin: &Path, extra: &[&str], port: u16) -> anyhow::Result<Server> {
     if !bin.exists() {
         bail!(
             "missing_binary: {} (cargo build --release -p linkflow-bench)",
@@ -105,7 +133,7 @@ pub(crate) fn start(bin: &Path, extra: &[&str], port: u16) -> anyhow::Result<Ser
         );
     }
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut cmd = pinned(1, bin);
+    let mut cmd = pinned(cpu, bin);
     cmd.arg("--addr")
         .arg(addr.to_string())
         .args(extra)
@@ -123,16 +151,76 @@ pub(crate) fn pid(s: &Server) -> u32 {
     s.0.id()
 }
 
-pub(crate) fn loadtest(
+/// Where a loadtest run goes and what it sends.
+pub(crate) struct Target<'a> {
+    /// Row name.
+    pub name: &'a str,
+    /// URL.
+    pub url: &'a str,
+    /// Server pid, for its CPU per request.
+    pub pid: Option<u32>,
+    /// Request template file.
+    pub req: &'a Path,
+}
+
+/// One closed-loop run of linkflow-loadtest (pinned to CPU 0) against `target`.
+pub(crate) fn loadtest(args: &Args, bins: &Path, target: &Target) -> anyhow::Result<Row> {
+    let report = run_loadtest(args, bins, target, None)?;
+    Ok(Row {
+        name: target.name.into(),
+        rps: report.throughput_rps,
+        p50_us: report.latency_us.p50,
+        p99_us: report.latency_us.p99,
+        p999_us: report.latency_us.p999,
+        errors: report.errors_total,
+        server_cpu_us: report.cpu.server_cpu_us_per_request,
+        loadgen_cpu_us: Some(report.cpu.loadgen_cpu_us_per_request),
+        rss_mib: target.pid.and_then(rss_mib),
+        half_load: None,
+    })
+}
+
+/// One open-loop run of linkflow-loadtest at `rate_rps` against `target`.
+pub(crate) fn loadtest_open(
     args: &Args,
     bins: &Path,
-    name: &str,
-    url: &str,
-    pid: Option<u32>,
-    req: &Path,
-) -> anyhow::Result<Row> {
-    let out =
-        std::env::temp_dir().join(format!("linkflow-bench-{}-{name}.json", std::process::id()));
+    target: &Target,
+    rate_rps: f64,
+) -> anyhow::Result<OpenLoop> {
+    if !(rate_rps.is_finite() && rate_rps >= 1.0) {
+        bail!(
+            "rate_too_low: {}: open-loop rate {rate_rps:.1} req/s (the closed-loop peak was too low)",
+            target.name
+        );
+    }
+    let report = run_loadtest(args, bins, target, Some(rate_rps))?;
+    Ok(OpenLoop {
+        rate_rps,
+        achieved_rps: report.throughput_rps,
+        p50_us: report.latency_us.p50,
+        p99_us: report.latency_us.p99,
+        p999_us: report.latency_us.p999,
+        errors: report.errors_total,
+    })
+}
+
+fn run_loadtest(
+    args: &Args,
+    bins: &Path,
+    target: &Target,
+    rate_rps: Option<f64>,
+) -> anyhow::Result<linkflow_loadtest_report::Report> {
+    let Target {
+        name,
+        url,
+        pid,
+        req,
+    } = *target;
+    let out = std::env::temp_dir().join(format!(
+        "linkflow-bench-{}-{}.json",
+        std::process::id(),
+        name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    ));
     let mut cmd = pinned(0, &bins.join("linkflow-loadtest"));
     cmd.arg(url)
         .args([
@@ -152,23 +240,16 @@ pub(crate) fn loadtest(
     if let Some(p) = pid {
         cmd.args(["--server-pid", &p.to_string()]);
     }
+    if let Some(rate) = rate_rps {
+        cmd.args(["--rate", &format!("{rate:.0}")]);
+    }
     let st = cmd.status().context("running linkflow-loadtest")?;
     if !st.success() {
         bail!("loadtest_failed: linkflow-loadtest exited with {st} for {name}");
     }
-    let r: linkflow_loadtest_report::Report =
-        serde_json::from_str(&std::fs::read_to_string(&out)?)?;
+    let report = serde_json::from_str(&std::fs::read_to_string(&out)?)?;
     let _ = std::fs::remove_file(&out);
-    Ok(Row {
-        name: name.into(),
-        rps: r.throughput_rps,
-        p50_us: r.latency_us.p50,
-        p99_us: r.latency_us.p99,
-        errors: r.errors_total,
-        server_cpu_us: r.cpu.server_cpu_us_per_request,
-        loadgen_cpu_us: Some(r.cpu.loadgen_cpu_us_per_request),
-        rss_mib: pid.and_then(rss_mib),
-    })
+    Ok(report)
 }
 
 /// The fields of linkflow-loadtest's JSON the table needs (read as data, so the harness
@@ -179,6 +260,8 @@ mod linkflow_loadtest_report {
     pub struct Latency {
         pub p50: u64,
         pub p99: u64,
+        #[serde(default)]
+        pub p999: u64,
     }
     #[derive(Deserialize)]
     pub struct Cpu {
@@ -215,8 +298,8 @@ fn proc_cpu(pid: u32) -> Option<Duration> {
     Some(Duration::from_secs_f64((u + s) as f64 / hz))
 }
 
-/// wrk with the reference post.lua, pinned like the loadtest row.
-pub(crate) fn wrk(args: &Args, url: &str, pid: u32) -> anyhow::Result<Row> {
+/// wrk with the reference post.lua, pinned like the loadtest row, as row `name`.
+pub(crate) fn wrk(args: &Args, name: &str, url: &str, pid: u32) -> anyhow::Result<Row> {
     let lua = args.workflow.with_file_name("post.lua");
     let run = |d: &str, latency: bool| -> anyhow::Result<String> {
         let mut cmd = pinned(0, Path::new("wrk"));
@@ -272,14 +355,17 @@ pub(crate) fn wrk(args: &Args, url: &str, pid: u32) -> anyhow::Result<Row> {
         .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
         .count() as u64;
     Ok(Row {
-        name: "bare server (wrk)".into(),
+        name: name.into(),
         rps,
         p50_us: field("50%").map(us).unwrap_or(0),
         p99_us: field("99%").map(us).unwrap_or(0),
+        // wrk's --latency prints 50/75/90/99 % only.
+        p999_us: 0,
         errors,
         server_cpu_us: s0.zip(s1).and_then(|(a, b)| per(b - a)),
         loadgen_cpu_us: per(c1 - c0),
         rss_mib: rss_mib(pid),
+        half_load: None,
     })
 }
 
@@ -300,108 +386,4 @@ pub(crate) fn rss_mib(pid: u32) -> Option<u64> {
 /// CPU time a process has used so far (all its threads).
 pub(crate) fn cpu_of(pid: u32) -> Option<Duration> {
     proc_cpu(pid)
-}
-
-/// The side-by-side table. Ratio columns divide each row by the `base` row (the first
-/// row whose name starts with `base`, else the first row): req/s and p99 as `row / base`,
-/// CPU per request as `row / base`, so "n8n: CPU/req 400×" reads "400 times LinkFlow's".
-pub fn table(rows: &[Row], base: &str) -> String {
-    let base_row = rows
-        .iter()
-        .find(|r| r.name.starts_with(base))
-        .or(rows.first());
-    let base_name = base_row.map_or("-", |r| r.name.as_str());
-    let mut s = format!(
-        "| server | req/s | p50 | p99 | errors | server CPU/req | RSS | loadgen CPU/req | req/s ÷ {base_name} | p99 ÷ {base_name} | CPU/req ÷ {base_name} |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-    );
-    let ratio = |x: f64, b: f64| {
-        if b > 0.0 && x.is_finite() {
-            format!("{:.3}×", x / b).replace(".000×", "×")
-        } else {
-            "n/a".into()
-        }
-    };
-    for r in rows {
-        let f = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1} us"));
-        let cpu_ratio = match (base_row.and_then(|b| b.server_cpu_us), r.server_cpu_us) {
-            (Some(b), Some(x)) => ratio(x, b),
-            _ => "n/a".into(),
-        };
-        s.push_str(&format!(
-            "| {} | {:.0} | {} us | {} us | {} | {} | {} | {} | {} | {} | {} |\n",
-            r.name,
-            r.rps,
-            r.p50_us,
-            r.p99_us,
-            r.errors,
-            f(r.server_cpu_us),
-            r.rss_mib.map_or("n/a".into(), |m| format!("{m} MiB")),
-            f(r.loadgen_cpu_us),
-            base_row.map_or("n/a".into(), |b| ratio(r.rps, b.rps)),
-            base_row.map_or("n/a".into(), |b| ratio(r.p99_us as f64, b.p99_us as f64)),
-            cpu_ratio,
-        ));
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(name: &str, cpu: Option<f64>) -> Row {
-        Row {
-            name: name.into(),
-            rps: 1000.0,
-            p50_us: 1,
-            p99_us: 2,
-            errors: 0,
-            server_cpu_us: cpu,
-            loadgen_cpu_us: Some(3.0),
-            rss_mib: Some(5),
-        }
-    }
-
-    #[test]
-    fn table_ratios_are_against_the_named_base_row() {
-        let mut peer = row("peer", Some(2500.0));
-        peer.rps = 10.0;
-        peer.p99_us = 200;
-        let t = table(
-            &[
-                row("bare", Some(10.0)),
-                row("linkflow", Some(25.0)),
-                peer,
-                row("gone", None),
-            ],
-            "linkflow",
-        );
-        assert!(t.contains("req/s ÷ linkflow"), "{t}");
-        assert!(
-            t.contains(
-                "| bare | 1000 | 1 us | 2 us | 0 | 10.0 us | 5 MiB | 3.0 us | 1× | 1× | 0.400× |"
-            ),
-            "{t}"
-        );
-        assert!(
-            t.contains(
-                "| linkflow | 1000 | 1 us | 2 us | 0 | 25.0 us | 5 MiB | 3.0 us | 1× | 1× | 1× |"
-            ),
-            "{t}"
-        );
-        assert!(t.contains("| peer | 10 | 1 us | 200 us | 0 | 2500.0 us | 5 MiB | 3.0 us | 0.010× | 100× | 100× |"), "{t}");
-        assert!(
-            t.contains("| gone | 1000 | 1 us | 2 us | 0 | n/a | 5 MiB | 3.0 us | 1× | 1× | n/a |"),
-            "{t}"
-        );
-    }
-
-    #[test]
-    fn table_falls_back_to_the_first_row() {
-        let t = table(&[row("bare", Some(10.0)), row("x", Some(20.0))], "missing");
-        assert!(
-            t.contains("| x | 1000 | 1 us | 2 us | 0 | 20.0 us | 5 MiB | 3.0 us | 1× | 1× | 2× |"),
-            "{t}"
-        );
-    }
 }

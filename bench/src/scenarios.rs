@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::runner::{self, Row, REFERENCE_REQUEST};
-use crate::{peers, workflows, Args};
+use crate::runner::{self, Row, Target, REFERENCE_REQUEST};
+use crate::{peers, Args};
+use linkflow_bench::workflows;
 
+/// Nodes of the `transform-20` workflow.
+const TRANSFORM_NODES: usize = 20;
 /// Copies of the reference workflow deployed by `deployed-10000`.
 const DEPLOYED_COPIES: usize = 10_000;
 /// Schedule workflows installed by `schedules-1000`.
@@ -43,6 +46,8 @@ pub fn run(name: &str, args: &Args) -> anyhow::Result<Outcome> {
         "transform-20" => transform20(&ctx),
         "deployed-10000" => deployed(&ctx),
         "schedules-1000" => schedules(&ctx),
+        "http-request-echo" => crate::effects::http_request_echo(&ctx),
+        "stall" => crate::effects::stall(&ctx),
         other => bail!("scenario_not_wired: {other}"),
     };
     let _ = std::fs::remove_dir_all(&ctx.tmp);
@@ -50,9 +55,9 @@ pub fn run(name: &str, args: &Args) -> anyhow::Result<Outcome> {
 }
 
 /// What every scenario needs: the binaries, a scratch directory, the arguments.
-struct Ctx<'a> {
-    args: &'a Args,
-    bins: PathBuf,
+pub(crate) struct Ctx<'a> {
+    pub(crate) args: &'a Args,
+    pub(crate) bins: PathBuf,
     tmp: PathBuf,
 }
 
@@ -67,28 +72,73 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn file(&self, name: &str, content: &str) -> anyhow::Result<PathBuf> {
+    pub(crate) fn file(&self, name: &str, content: &str) -> anyhow::Result<PathBuf> {
         let path = self.tmp.join(name);
         std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }
 
-    fn request(&self, name: &str, path: &str) -> anyhow::Result<PathBuf> {
+    pub(crate) fn request(&self, name: &str, path: &str) -> anyhow::Result<PathBuf> {
         self.file(name, &REFERENCE_REQUEST.replacen("/webhook/bench", path, 1))
     }
 
-    /// Starts `bare_server` with `extra` flags; returns it and its base URL.
-    fn server(&self, extra: &[&str]) -> anyhow::Result<(runner::Server, String)> {
+    /// Starts `bare_server` with `extra` flags on CPU 1; returns it and its base URL.
+    pub(crate) fn server(&self, extra: &[&str]) -> anyhow::Result<(runner::Server, String)> {
+        self.server_on(1, extra)
+    }
+
+    /// Starts `bare_server` with `extra` flags on `cpu`; returns it and its base URL.
+    pub(crate) fn server_on(
+        &self,
+        cpu: u32,
+        extra: &[&str],
+    ) -> anyhow::Result<(runner::Server, String)> {
         let port = runner::free_port()?;
         let mut flags = vec!["--shards", "1"];
         flags.extend_from_slice(extra);
-        let server = runner::start(&self.bins.join("bare_server"), &flags, port)?;
+        let server = runner::start_on(cpu, &self.bins.join("bare_server"), &flags, port)?;
         Ok((server, format!("http://127.0.0.1:{port}")))
     }
 
-    fn measure(&self, name: &str, url: &str, pid: Option<u32>, req: &Path) -> anyhow::Result<Row> {
+    pub(crate) fn measure(
+        &self,
+        name: &str,
+        url: &str,
+        pid: Option<u32>,
+        req: &Path,
+    ) -> anyhow::Result<Row> {
         eprintln!("measuring {name} ({url})");
-        runner::loadtest(self.args, &self.bins, name, url, pid, req)
+        let target = Target {
+            name,
+            url,
+            pid,
+            req,
+        };
+        runner::loadtest(self.args, &self.bins, &target)
+    }
+
+    /// The closed-loop peak, then an open-loop run at [`runner::HALF_LOAD_SHARE`] of it
+    /// (the row's `half_load`), against the same running server.
+    pub(crate) fn measure_with_half_load(
+        &self,
+        name: &str,
+        url: &str,
+        pid: Option<u32>,
+        req: &Path,
+    ) -> anyhow::Result<Row> {
+        let mut row = self.measure(name, url, pid, req)?;
+        let rate_rps = row.rps * runner::HALF_LOAD_SHARE;
+        eprintln!("measuring {name} open loop at {rate_rps:.0} req/s");
+        let target = Target {
+            name,
+            url,
+            pid,
+            req,
+        };
+        row.half_load = Some(runner::loadtest_open(
+            self.args, &self.bins, &target, rate_rps,
+        )?);
+        Ok(row)
     }
 }
 
@@ -105,16 +155,26 @@ fn reference(ctx: &Ctx) -> anyhow::Result<Outcome> {
     {
         let (s, base) = ctx.server(&[])?;
         let url = format!("{base}/webhook/bench");
-        rows.push(ctx.measure("bare server", &url, Some(runner::pid(&s)), &req)?);
+        rows.push(ctx.measure_with_half_load("bare server", &url, Some(runner::pid(&s)), &req)?);
         if args.with_wrk {
-            rows.push(runner::wrk(args, &url, runner::pid(&s))?);
+            rows.push(runner::wrk(
+                args,
+                "bare server (wrk)",
+                &url,
+                runner::pid(&s),
+            )?);
         }
     }
     {
         let wf = args.workflow.to_string_lossy().into_owned();
         let (s, base) = ctx.server(&["--workflow", &wf])?;
         let url = format!("{base}/webhook/bench");
-        rows.push(ctx.measure("LinkFlow data plane", &url, Some(runner::pid(&s)), &req)?);
+        rows.push(ctx.measure_with_half_load(
+            "LinkFlow data plane",
+            &url,
+            Some(runner::pid(&s)),
+            &req,
+        )?);
     }
     for spec in &args.peer {
         let (name, rest) = spec
@@ -124,7 +184,7 @@ fn reference(ctx: &Ctx) -> anyhow::Result<Outcome> {
             Some((u, p)) => (u, Some(p.parse::<u32>().context("peer_spec: bad PID")?)),
             None => (rest, None),
         };
-        rows.push(ctx.measure(name, url, pid, &req)?);
+        rows.push(ctx.measure_with_half_load(name, url, pid, &req)?);
     }
     if args.peers == "auto" {
         let script = args.peers_script.clone().unwrap_or_else(|| {
@@ -149,7 +209,12 @@ fn reference(ctx: &Ctx) -> anyhow::Result<Outcome> {
             eprintln!("starting {} with {}", peer.name, script.display());
             match peers::start(&script, peer, &dir, 1) {
                 Ok(running) => {
-                    rows.push(ctx.measure(peer.name, peer.url, Some(running.pid), &req)?);
+                    rows.push(ctx.measure_with_half_load(
+                        peer.name,
+                        peer.url,
+                        Some(running.pid),
+                        &req,
+                    )?);
                 }
                 Err(e) => notes.push(format!("{}: {e:#}", peer.name)),
             }
@@ -164,11 +229,12 @@ fn reference(ctx: &Ctx) -> anyhow::Result<Outcome> {
 
 /// The 20-node transform chain against the reference workflow and the bare server.
 fn transform20(ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let wf = ctx.file("transform20.json", &workflows::transform20().to_string())?;
-    let req = ctx.request(
-        "t20.txt",
-        &format!("/webhook/{}", workflows::TRANSFORM20_PATH),
+    let wf = ctx.file(
+        "transform20.json",
+        &workflows::transform_workflow(TRANSFORM_NODES, 0).to_string(),
     )?;
+    let path = workflows::transform_path(TRANSFORM_NODES);
+    let req = ctx.request("t20.txt", &format!("/webhook/{path}"))?;
     let reference_req = ctx.request("reference.txt", "/webhook/bench")?;
     let mut rows = Vec::new();
     {
@@ -189,7 +255,7 @@ fn transform20(ctx: &Ctx) -> anyhow::Result<Outcome> {
         Some(runner::pid(&s)),
         &reference_req,
     )?);
-    let url = format!("{base}/webhook/{}", workflows::TRANSFORM20_PATH);
+    let url = format!("{base}/webhook/{path}");
     rows.push(ctx.measure("LinkFlow transform-20", &url, Some(runner::pid(&s)), &req)?);
     Ok(Outcome {
         rows,
@@ -310,25 +376,41 @@ fn idle_cpu(pid: u32) -> String {
     }
 }
 
-/// POSTs the reference body to `url` until it answers 200.
-fn wait_answering(url: &str, timeout: Duration) -> anyhow::Result<()> {
+/// The reference request body.
+pub(crate) const REFERENCE_BODY: &str = r#"{"a":41,"name":"bench"}"#;
+/// Largest answer [`post_json`] reads. Why: a check request, not a download.
+const CHECK_ANSWER_BYTES_MAX: u64 = 1 << 20;
+
+/// POSTs `body` as JSON to `url` on a fresh connection (`Connection: close`); returns the
+/// status and the answer body.
+pub(crate) fn post_json(url: &str, body: &str) -> anyhow::Result<(u16, String)> {
     let rest = url.strip_prefix("http://").context("http URL")?;
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let body = r#"{"a":41,"name":"bench"}"#;
+    let mut c = TcpStream::connect(host)?;
+    c.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        c,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    c.take(CHECK_ANSWER_BYTES_MAX).read_to_string(&mut answer)?;
+    let status = answer
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .context("bad_answer: no HTTP status line")?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Ok((status, body))
+}
+
+/// POSTs the reference body to `url` until it answers 200.
+pub(crate) fn wait_answering(url: &str, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        let status = TcpStream::connect(host).and_then(|mut c| {
-            c.set_read_timeout(Some(Duration::from_secs(5)))?;
-            write!(
-                c,
-                "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )?;
-            let mut head = [0u8; 12];
-            c.read_exact(&mut head)?;
-            Ok(head)
-        });
-        if matches!(status, Ok(head) if &head[9..12] == b"200") {
+        if matches!(post_json(url, REFERENCE_BODY), Ok((200, _))) {
             return Ok(());
         }
         // Plans are installed through each shard's control queue; polling is the signal.

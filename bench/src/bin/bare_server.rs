@@ -2,7 +2,13 @@
 //! layer answering every request with the reference workflow's response, without running
 //! a workflow. Benchmarks compare the data plane's CPU per request against it.
 //!
-//! `bare_server [--addr 127.0.0.1:8081] [--shards N] [--unbound]`
+//! `bare_server [--addr 127.0.0.1:8081] [--shards N] [--unbound]
+//! [--echo | --stall-ms MS --stall-every-ms MS | --workflow FILE[:COPIES]...]`
+//!
+//! `--echo` answers every request with its own body and content type (the local server
+//! the `http-request-echo` scenario's HTTP Request node calls). `--stall-ms 100
+//! --stall-every-ms 1000` answers the fixed response but stops each shard for 100 ms once
+//! a second (the `stall` scenario: coordinated omission made visible).
 //!
 //! With `--workflow FILE.json[:COPIES]` (repeatable) it runs the full data-plane node instead
 //! (what `linkflow dataplane --workflow` runs), so both sides of a comparison come from one
@@ -12,8 +18,11 @@
 
 use std::net::SocketAddr;
 
+use std::time::Duration;
+
 use clap::Parser;
-use linkflow_dataplane::ingress::fixed::{start_fixed_server, FixedResponse};
+use linkflow_bench::servers::{Echo, Stalling, STALL_MS_MAX};
+use linkflow_dataplane::ingress::fixed::{start_fixed_server, start_handler_server, FixedResponse};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -36,8 +45,17 @@ struct Args {
     unbound: bool,
     /// Run the LinkFlow data plane with this n8n workflow (`FILE[:COPIES]`, repeatable)
     /// instead of the fixed response.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["echo", "stall_ms"])]
     workflow: Vec<String>,
+    /// Answer every request with its own body and content type.
+    #[arg(long, conflicts_with = "stall_ms")]
+    echo: bool,
+    /// Stop each shard for this many milliseconds once per `--stall-every-ms`.
+    #[arg(long, requires = "stall_every_ms")]
+    stall_ms: Option<u64>,
+    /// Period of the stalls, milliseconds.
+    #[arg(long, requires = "stall_ms")]
+    stall_every_ms: Option<u64>,
 }
 
 /// Most copies of one workflow. Why: bounds start-up time and memory of a benchmark run;
@@ -57,8 +75,31 @@ fn main() -> anyhow::Result<()> {
         content_type: "application/json; charset=utf-8".into(),
         body: REFERENCE_BODY.to_vec(),
     };
-    let (addr, executors) = start_fixed_server(args.addr, shards, args.unbound, response)?;
-    println!("bare_server: listening on http://{addr} with {shards} shard(s)");
+    let (addr, executors, what) = if args.echo {
+        let (addr, executors) = start_handler_server(args.addr, shards, args.unbound, || Echo)?;
+        (addr, executors, "echo".to_owned())
+    } else if let (Some(stall_ms), Some(every_ms)) = (args.stall_ms, args.stall_every_ms) {
+        anyhow::ensure!(
+            (1..=STALL_MS_MAX).contains(&stall_ms) && stall_ms < every_ms,
+            "stall_out_of_range: --stall-ms must be 1..={STALL_MS_MAX} and below --stall-every-ms"
+        );
+        let (stall, every) = (
+            Duration::from_millis(stall_ms),
+            Duration::from_millis(every_ms),
+        );
+        let (addr, executors) = start_handler_server(args.addr, shards, args.unbound, move || {
+            Stalling::new(response.clone(), stall, every)
+        })?;
+        (
+            addr,
+            executors,
+            format!("fixed response, stalling {stall_ms} ms every {every_ms} ms"),
+        )
+    } else {
+        let (addr, executors) = start_fixed_server(args.addr, shards, args.unbound, response)?;
+        (addr, executors, "fixed response".to_owned())
+    };
+    println!("bare_server: {what} on http://{addr} with {shards} shard(s)");
     for executor in executors {
         let _ = executor.join();
     }

@@ -48,6 +48,22 @@ pub fn start_fixed_server(
     unbound: bool,
     response: FixedResponse,
 ) -> std::io::Result<(SocketAddr, Vec<ExecutorJoinHandle<()>>)> {
+    start_handler_server(addr, shards, unbound, move || response.clone())
+}
+
+/// Like [`start_fixed_server`], with any handler: `make` builds one handler on each shard
+/// (handlers are single-threaded, so each shard owns its own). What the benchmark servers
+/// (echo, periodic stall) are built on, so they share the data plane's port handling.
+pub fn start_handler_server<H, F>(
+    addr: SocketAddr,
+    shards: usize,
+    unbound: bool,
+    make: F,
+) -> std::io::Result<(SocketAddr, Vec<ExecutorJoinHandle<()>>)>
+where
+    H: RequestHandler + 'static,
+    F: Fn() -> H + Clone + Send + 'static,
+{
     let cpus = affinity_cpus();
     let mut addr = addr;
     let mut executors = Vec::new();
@@ -58,7 +74,7 @@ pub fn start_fixed_server(
             Placement::Fixed(cpus[index % cpus.len()])
         };
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let response = response.clone();
+        let make = make.clone();
         let executor = LocalExecutorBuilder::new(placement)
             .name(&format!("bare-shard-{index}"))
             .spawn(move || async move {
@@ -71,7 +87,7 @@ pub fn start_fixed_server(
                 };
                 let _ = tx.send(listener.local_addr().map_err(std::io::Error::from));
                 let state = Rc::new(IngressState::new(Limits::default()));
-                serve(listener, Rc::new(response), state, std::future::pending()).await;
+                serve(listener, Rc::new(make()), state, std::future::pending()).await;
             })
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         addr = rx.recv().map_err(std::io::Error::other)??;
