@@ -24,6 +24,11 @@ pub const SCENARIOS: &[Scenario] = &[
         blocked_on: None,
     },
     Scenario {
+        name: "reference-journal",
+        about: "reference webhook without a journal vs journal none/batch/sync (and batch at level summary): server CPU per request",
+        blocked_on: None,
+    },
+    Scenario {
         name: "http-request-echo",
         about: "HTTP Request node calling a local echo server",
         blocked_on: Some("the data plane's outbound HTTP client on the shard event loop (issue #4)"),
@@ -56,6 +61,7 @@ mod tests {
             "transform-20",
             "schedules-1000",
             "deployed-10000",
+            "reference-journal",
         ] {
             assert_eq!(find(name).map(|s| s.blocked_on), Some(None), "{name}");
         }
