@@ -57,7 +57,12 @@ impl Admission {
         if queued >= self.queue_depth_max {
             return Err(Refusal::QueueFull);
         }
-        if budget_ms > 0 {
+        // An empty queue always admits. Why: the service-time estimate only changes when an
+        // admitted request completes, so refusing the lone request too would refuse the
+        // workflow forever after one slow period (a loaded machine, a slow dependency):
+        // the estimate could never come back down. A lone request waits for nothing; if
+        // it still runs past the budget, that is counted as a budget violation.
+        if budget_ms > 0 && queued > 0 {
             // The request waits for everything queued ahead of it, then runs itself.
             let per_request_us =
                 self.service_us.get() + DEVIATIONS_OF_HEADROOM * self.deviation_us.get();
@@ -126,6 +131,26 @@ mod tests {
         admission.leave();
         admission.leave();
         assert_eq!(admission.queued(), 0);
+    }
+
+    #[test]
+    fn an_empty_queue_admits_so_a_slow_estimate_can_recover() {
+        let admission = Admission::new(100);
+        admission.record_service(100_000.0); // one slow period: 100 ms per execution
+                                             // Nothing queued: admitted although 100 ms > 10 ms; a second one waits: refused.
+        assert_eq!(admission.enter(10), Ok(()));
+        assert_eq!(admission.enter(10), Err(Refusal::Budget));
+        admission.leave();
+        // The lone requests complete fast again and bring the estimate down ...
+        for _ in 0..64 {
+            assert_eq!(admission.enter(10), Ok(()));
+            admission.leave();
+            admission.record_service(1_000.0);
+        }
+        // ... until queued requests are admitted again.
+        assert_eq!(admission.enter(10), Ok(()));
+        assert_eq!(admission.enter(10), Ok(()));
+        assert_eq!(admission.queued(), 2);
     }
 
     #[test]
