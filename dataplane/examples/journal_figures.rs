@@ -141,7 +141,6 @@ fn main() {
             println!(
                 "| {} | {level} | {records} | {:.0} | {:.0} | {writes} | {:.1} |",
                 durability.as_str(),
-                level,
                 records as f64 / appended.as_secs_f64(),
                 records as f64 / total.as_secs_f64(),
                 records as f64 / writes.max(1) as f64,
