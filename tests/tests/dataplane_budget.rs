@@ -136,7 +136,11 @@ fn low_budget_sheds_load_with_503_and_keeps_accepted_within_budget() {
     for _ in 0..RECOVERY_REQUESTS {
         let r = warm.request("POST", "/webhook/slow", Some("{}"));
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        assert!(r.json()["x"].is_number(), "{}", String::from_utf8_lossy(&r.body));
+        assert!(
+            r.json()["x"].is_number(),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
     let (_, text) = admin_get(&node, "/metrics");
     assert_eq!(
