@@ -24,6 +24,11 @@ pub const SCENARIOS: &[Scenario] = &[
         blocked_on: None,
     },
     Scenario {
+        name: "reference-journal",
+        about: "reference webhook without a journal vs journal none/batch/sync (and batch at level summary): server CPU per request",
+        blocked_on: None,
+    },
+    Scenario {
         name: "http-request-echo",
         about: "HTTP Request node calling a local echo server: bare vs echo alone vs LinkFlow calling the echo",
         blocked_on: None,
@@ -63,6 +68,7 @@ mod tests {
             "schedules-1000",
             "deployed-10000",
             "stall",
+            "reference-journal",
         ] {
             assert_eq!(find(name).map(|s| s.blocked_on), Some(None), "{name}");
         }

@@ -48,6 +48,7 @@ pub fn run(name: &str, args: &Args) -> anyhow::Result<Outcome> {
         "schedules-1000" => schedules(&ctx),
         "http-request-echo" => crate::effects::http_request_echo(&ctx),
         "stall" => crate::effects::stall(&ctx),
+        "reference-journal" => reference_journal(&ctx),
         other => bail!("scenario_not_wired: {other}"),
     };
     let _ = std::fs::remove_dir_all(&ctx.tmp);
@@ -359,6 +360,73 @@ fn schedules(ctx: &Ctx) -> anyhow::Result<Outcome> {
         base: "LinkFlow, webhook only",
         notes,
     })
+}
+
+/// The reference workflow without a journal, then with one in each durability mode (and
+/// at level `summary`): the server CPU the journal adds per request (issue #7).
+fn reference_journal(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let wf = ctx.args.workflow.to_string_lossy().into_owned();
+    let req = ctx.request("reference.txt", "/webhook/bench")?;
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    {
+        let (s, base) = ctx.server(&["--workflow", &wf])?;
+        rows.push(ctx.measure(
+            "LinkFlow, no journal",
+            &format!("{base}/webhook/bench"),
+            Some(runner::pid(&s)),
+            &req,
+        )?);
+    }
+    for (durability, level) in [
+        ("none", "all"),
+        ("batch", "all"),
+        ("sync", "all"),
+        ("batch", "summary"),
+    ] {
+        let dir = ctx.tmp.join(format!("journal-{durability}-{level}"));
+        let dir_text = dir.to_string_lossy().into_owned();
+        let name = format!("LinkFlow, journal {durability} ({level})");
+        {
+            let (s, base) = ctx.server(&[
+                "--workflow",
+                &wf,
+                "--journal",
+                &dir_text,
+                "--durability",
+                durability,
+                "--record-level",
+                level,
+            ])?;
+            let url = format!("{base}/webhook/bench");
+            rows.push(ctx.measure(&name, &url, Some(runner::pid(&s)), &req)?);
+        }
+        notes.push(format!(
+            "{name}: {:.1} MiB of journal segments after warm-up + measured window",
+            dir_bytes(&dir) as f64 / (1024.0 * 1024.0)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(Outcome {
+        rows,
+        base: "LinkFlow, no journal",
+        notes,
+    })
+}
+
+/// Bytes of the files under `dir` (journal segments are written in whole blocks).
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Server CPU over an idle window, as a share of one core.

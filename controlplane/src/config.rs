@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// or `sync` (the webhook answer waits for its record's fdatasync) [default: batch].
     #[arg(long, env = "LINKFLOW_DURABILITY", value_name = "MODE")]
     pub durability: Option<linkflow_dataplane::journal::Durability>,
+    /// What the journal keeps of executions of workflows whose save settings are absent or
+    /// `DEFAULT` (n8n's instance default): `all`, `summary` or `none` [default: all].
+    #[arg(long, env = "LINKFLOW_RECORD_LEVEL", value_name = "LEVEL")]
+    pub record_level: Option<linkflow_dataplane::journal::RecordLevel>,
     /// TOML config file (keys as the flags, e.g. `api = "127.0.0.1:8080"`, `[rate-limits]`).
     #[arg(long, env = "LINKFLOW_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -100,6 +104,8 @@ pub struct FileConfig {
     pub shards: Option<usize>,
     /// See [`ServeArgs::durability`] (`"none"`, `"batch"` or `"sync"`).
     pub durability: Option<String>,
+    /// See [`ServeArgs::record_level`] (`"all"`, `"summary"` or `"none"`).
+    pub record_level: Option<String>,
     /// Per-tier limits; a missing tier keeps its default, `0`.. numbers limit.
     pub rate_limits: Option<FileLimits>,
 }
@@ -137,6 +143,8 @@ pub struct ServeConfig {
     pub shards: usize,
     /// Journal durability of the embedded data plane.
     pub durability: linkflow_dataplane::journal::Durability,
+    /// Journal level of workflows that leave it to the node.
+    pub record_level: linkflow_dataplane::journal::RecordLevel,
 }
 
 fn file_limit(tier: &str, value: &Option<toml::Value>) -> Result<Option<Limit>, String> {
@@ -229,8 +237,14 @@ impl ServeConfig {
             (None, Some(text)) => text.parse().map_err(|e| format!("durability: {e}"))?,
             (None, None) => linkflow_dataplane::journal::Durability::default(),
         };
+        let record_level = match (args.record_level, &file.record_level) {
+            (Some(level), _) => level,
+            (None, Some(text)) => text.parse().map_err(|e| format!("record-level: {e}"))?,
+            (None, None) => linkflow_dataplane::journal::RecordLevel::default(),
+        };
         Ok(ServeConfig {
             durability,
+            record_level,
             data_dir,
             api,
             webhook,
@@ -305,6 +319,26 @@ mod tests {
         assert_eq!(cfg.rate_limits.authenticated, Some(1_000));
         assert_eq!(cfg.data_dir, PathBuf::from(DATA_DIR_DEFAULT));
         assert!(cfg.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn record_level_comes_from_the_flag_then_the_file_then_all() {
+        use linkflow_dataplane::journal::RecordLevel;
+        let file: FileConfig = toml::from_str("record-level = \"summary\"").unwrap();
+        let cfg = ServeConfig::merge(&ServeArgs::default(), &file).unwrap();
+        assert_eq!(cfg.record_level, RecordLevel::Summary);
+        let args = ServeArgs {
+            record_level: Some(RecordLevel::None),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            ServeConfig::merge(&args, &file).unwrap().record_level,
+            RecordLevel::None
+        );
+        let defaults = ServeConfig::merge(&ServeArgs::default(), &FileConfig::default()).unwrap();
+        assert_eq!(defaults.record_level, RecordLevel::All);
+        let bad: FileConfig = toml::from_str("record-level = \"full\"").unwrap();
+        assert!(ServeConfig::merge(&ServeArgs::default(), &bad).is_err());
     }
 
     #[test]

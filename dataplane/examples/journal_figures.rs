@@ -1,8 +1,10 @@
-//! Journal figures (issue #7): records/s appended by one shard (one core) in each
-//! durability mode, and bytes per record at each level.
+//! Journal figures (issue #7): bytes per record at each level (`none`, `summary`, `all`)
+//! and records/s appended by one shard (one core) in each durability mode at the
+//! `summary` and `all` levels, printed as two Markdown tables.
 //!
 //! `cargo run --release -p linkflow-dataplane --example journal_figures [DIR]`
 //! (DIR defaults to a folder under the system temp dir; use a real disk, not tmpfs).
+//! Level `none` writes nothing at all (no record), so it has no throughput row.
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -57,15 +59,25 @@ fn main() {
         .nth(1)
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("lf-journal-figures"));
+    println!("| level | bytes per record (frame) |");
+    println!("|---|---:|");
+    println!("| none | 0 (no record is written) |");
     for (level, data, failed) in [
-        ("summary (success)", None, false),
-        ("summary (error)", None, true),
-        ("all (reference workflow)", Some(RUN_DATA), false),
+        ("summary, success", None, false),
+        ("summary, error (code, node, message)", None, true),
+        (
+            "all, reference workflow (4 nodes' output)",
+            Some(RUN_DATA),
+            false,
+        ),
     ] {
         let mut out = Vec::new();
         let bytes = record(1, "0-1", data, failed).encode(&mut out);
-        println!("bytes per record, level {level}: {bytes}");
+        println!("| {level} | {bytes} |");
     }
+    println!();
+    println!("| durability | level | records | records/s appended | records/s durable | writes | records/write |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
     for durability in [Durability::None, Durability::Batch, Durability::Sync] {
         for (level, data) in [("summary", None), ("all", Some(RUN_DATA))] {
             let dir = base.join(format!("{}-{level}", durability.as_str()));
@@ -127,9 +139,8 @@ fn main() {
                 .unwrap();
             let (records, appended, total, writes) = handle.join().unwrap();
             println!(
-                "{:>5} {:>7}: {records} records, {:.0} records/s appended, {:.0} records/s durable, {writes} writes ({:.1} records/write)",
+                "| {} | {level} | {records} | {:.0} | {:.0} | {writes} | {:.1} |",
                 durability.as_str(),
-                level,
                 records as f64 / appended.as_secs_f64(),
                 records as f64 / total.as_secs_f64(),
                 records as f64 / writes.max(1) as f64,

@@ -15,6 +15,9 @@
 //! build with the same flags. `:COPIES` installs that many copies of the workflow, copy `i`
 //! with workflow id `ID-i` and every webhook path suffixed with `i` (`bench` -> `bench7`):
 //! how the harness deploys 10,000 workflows or 1,000 schedules without 10,000 files.
+//! With `--journal DIR [--durability none|batch|sync] [--record-level all|summary|none]`
+//! the node records every execution in a journal there, as `linkflow dataplane --journal`
+//! does (the `reference-journal` scenario measures what that costs).
 
 use std::net::SocketAddr;
 
@@ -56,6 +59,15 @@ struct Args {
     /// Period of the stalls, milliseconds.
     #[arg(long, requires = "stall_ms")]
     stall_every_ms: Option<u64>,
+    /// Record executions in a journal in this directory (with `--workflow`).
+    #[arg(long, requires = "workflow")]
+    journal: Option<std::path::PathBuf>,
+    /// Journal durability: none, batch or sync.
+    #[arg(long, default_value = "batch", requires = "journal")]
+    durability: linkflow_dataplane::journal::Durability,
+    /// Journal level of workflows that leave it to the node: all, summary or none.
+    #[arg(long, default_value = "all", requires = "journal")]
+    record_level: linkflow_dataplane::journal::RecordLevel,
 }
 
 /// Most copies of one workflow. Why: bounds start-up time and memory of a benchmark run;
@@ -140,13 +152,28 @@ fn run_node(args: &Args, shards: usize) -> anyhow::Result<()> {
     if args.unbound {
         config.placement = Placement::Unbound;
     }
+    if let Some(dir) = &args.journal {
+        let mut journal = linkflow_dataplane::journal::JournalConfig::new(dir);
+        journal.durability = args.durability;
+        journal.record_level = args.record_level;
+        config.journal = Some(journal);
+    }
     let node = Node::start(config)?;
     let count = plans.len();
     for plan in plans {
         node.install(plan);
     }
+    let journal = match &args.journal {
+        Some(dir) => format!(
+            ", journal {} ({}, level {})",
+            dir.display(),
+            args.durability.as_str(),
+            args.record_level.as_str()
+        ),
+        None => String::new(),
+    };
     println!(
-        "bare_server: LinkFlow data plane on http://{} with {shards} shard(s), {count} plan(s)",
+        "bare_server: LinkFlow data plane on http://{} with {shards} shard(s), {count} plan(s){journal}",
         node.webhook_addr()
     );
     node.run_until_signal()?;

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value};
 
 use super::params::{check_params, pvalue_plain, Params};
+use super::persistence;
 use super::schedule;
 use super::types::*;
 use crate::catalog::{self, Support};
@@ -74,7 +75,7 @@ pub fn compile(workflow: &Workflow) -> Result<Compiled, Vec<Diagnostic>> {
         workflow_id: workflow.id(),
         workflow_name: workflow.name().to_owned(),
         workflow_version: 0,
-        settings: settings(workflow.settings()),
+        settings: settings(workflow.settings(), &mut diagnostics),
         pin_data: pin_data(workflow, &new_index),
         static_data: workflow
             .extra
@@ -384,13 +385,9 @@ fn trigger_table(workflow: &Workflow, order: &[usize], out: &mut Vec<Diagnostic>
     triggers
 }
 
-fn settings(settings: Option<&Map<String, Value>>) -> PlanSettings {
+fn settings(settings: Option<&Map<String, Value>>, out: &mut Vec<Diagnostic>) -> PlanSettings {
     let get = |key: &str| settings.and_then(|s| s.get(key));
     let text = |key: &str| get(key).and_then(Value::as_str).unwrap_or("");
-    let save = |key: &str| match text(key) {
-        "none" => SaveLevel::None,
-        _ => SaveLevel::All,
-    };
     let whole = |key: &str| match get(key) {
         Some(Value::Number(n)) => n.as_f64().filter(|v| *v > 0.0).unwrap_or(0.0),
         Some(Value::String(s)) => s
@@ -410,13 +407,7 @@ fn settings(settings: Option<&Map<String, Value>>) -> PlanSettings {
         // n8n writes `executionTimeout` in seconds, -1 meaning none.
         timeout_ms: (whole("executionTimeout") * 1000.0) as u64,
         latency_budget_ms: whole("latencyBudgetMs").min(f64::from(u32::MAX)) as u32,
-        persistence: Persistence {
-            success: save("saveDataSuccessExecution"),
-            error: save("saveDataErrorExecution"),
-            manual: get("saveManualExecutions")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
-        },
+        persistence: persistence::persistence(settings, out),
         timezone: match text("timezone") {
             "DEFAULT" => String::new(),
             zone => zone.to_owned(),

@@ -2,6 +2,7 @@
 
 pub mod compiler;
 mod params;
+pub mod persistence;
 pub mod schedule;
 pub mod typed;
 // rkyv's derive generates public resolver enums (`TriggerResolver`, `PValueResolver`)

@@ -71,14 +71,15 @@ pub enum ExecutionOrder {
     V1,
 }
 
-/// What to keep of executions (n8n's saveData* settings folded into one value per status).
+/// What to keep of executions (n8n's saveData* settings folded into one value per status;
+/// see [`super::persistence`]).
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Persistence {
     /// Keep a record of successful executions.
     pub success: SaveLevel,
     /// Keep a record of failed executions.
     pub error: SaveLevel,
-    /// Keep records of manual executions.
+    /// Keep records of manual executions (whole, whatever the levels above say, as n8n).
     pub manual: bool,
 }
 
@@ -86,12 +87,15 @@ pub struct Persistence {
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[rkyv(derive(Debug))]
 pub enum SaveLevel {
-    /// Nothing.
+    /// Nothing: no record at all (n8n deletes such an execution when it ends).
     None,
     /// Summary only (ids, status, times, error).
     Summary,
     /// Summary plus per-node output data.
     All,
+    /// The setting is absent or `DEFAULT`: the level the node was started with
+    /// (`--record-level`, n8n's instance default `all` unless set).
+    Default,
 }
 
 /// One node of the plan.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use linkflow_dataplane::journal::{Durability, JournalConfig};
+use linkflow_dataplane::journal::{Durability, JournalConfig, RecordLevel};
 
 /// Where and how executions are recorded.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,6 +18,11 @@ pub struct JournalArgs {
     /// record. See the README section "Execution journal".
     #[arg(long, env = "LINKFLOW_DURABILITY", default_value = "batch")]
     pub durability: Durability,
+    /// What is kept of executions of workflows whose saveDataSuccessExecution /
+    /// saveDataErrorExecution are absent or "DEFAULT" (n8n's instance default): all (the
+    /// per-node data too, n8n's default), summary (ids, status, times, error) or none.
+    #[arg(long, env = "LINKFLOW_RECORD_LEVEL", default_value = "all")]
+    pub record_level: RecordLevel,
     /// Group-commit interval of batch and none, in milliseconds.
     #[arg(long, env = "LINKFLOW_JOURNAL_FLUSH_MS", default_value_t = 10)]
     pub journal_flush_ms: u64,
@@ -47,6 +52,7 @@ impl JournalArgs {
         let dir = self.journal.as_ref()?;
         let mut config = JournalConfig::new(dir);
         config.durability = self.durability;
+        config.record_level = self.record_level;
         config.flush_interval = Duration::from_millis(self.journal_flush_ms.max(1));
         // A segment holds at least one block after its header.
         config.segment_bytes_max = (self.journal_segment_mib.max(1)) * 1024 * 1024;

@@ -127,6 +127,7 @@ fn start_node(config: &ServeConfig) -> anyhow::Result<Arc<EmbeddedNode>> {
     node_config.base_url = format!("http://{}/", config.webhook);
     let mut journal = JournalConfig::new(config.data_dir.join("journal"));
     journal.durability = config.durability;
+    journal.record_level = config.record_level;
     node_config.journal = Some(journal);
     EmbeddedNode::start(node_config)
         .with_context(|| format!("cannot start the data plane on {}", config.webhook))

@@ -9,9 +9,8 @@
 //! types the engine does not know get [`NodeKind::StickyNote`] nodes that fail when run.
 
 use linkflow_codec::plan::{
-    ArchivedPlan, Csr, ExecutionOrder, Link, NodeKind, NodeSettings, OnError, PValue, Persistence,
-    PinnedData, Plan, PlanNode, PlanSettings, ResponseData, ResponseMode, SaveLevel, Trigger,
-    WebhookTrigger,
+    ArchivedPlan, Csr, ExecutionOrder, Link, NodeKind, NodeSettings, OnError, PValue, PinnedData,
+    Plan, PlanNode, PlanSettings, ResponseData, ResponseMode, Trigger, WebhookTrigger,
 };
 use serde_json::Value as Json;
 
@@ -272,11 +271,12 @@ pub fn plan_from_workflow(workflow: &Json) -> Plan {
             execution_order,
             timeout_ms: 0,
             latency_budget_ms: 0,
-            persistence: Persistence {
-                success: SaveLevel::All,
-                error: SaveLevel::All,
-                manual: true,
-            },
+            // The workflow's own save settings, read by the codec's rules (diagnostics
+            // are the compiler's business; `--workflow` plans take the levels only).
+            persistence: linkflow_codec::plan::persistence::persistence(
+                workflow["settings"].as_object(),
+                &mut Vec::new(),
+            ),
             timezone: String::new(),
             error_workflow: String::new(),
         },

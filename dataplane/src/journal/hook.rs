@@ -4,11 +4,12 @@
 
 use std::fmt::Write as _;
 
-use linkflow_codec::plan::{ArchivedPlan, ArchivedSaveLevel};
+use linkflow_codec::plan::{ArchivedPersistence, ArchivedPlan, ArchivedSaveLevel};
 
 use super::data::write_run_data;
 use super::record::{Record, RecordError, Status, TriggerKind};
 use super::writer::ShardJournal;
+use super::RecordLevel;
 use crate::engine::execution::Outcome;
 use crate::engine::run_data::TaskRun;
 
@@ -27,7 +28,8 @@ pub struct Finished<'e> {
     pub trigger: TriggerKind,
     /// Method of a webhook request ("" otherwise).
     pub method: &'e str,
-    /// Path of a webhook request, or the cron of a schedule.
+    /// Path of a webhook request, the cron of a schedule, the calling execution's id for
+    /// a sub-workflow.
     pub path: &'e str,
     /// Start, Unix ms.
     pub started_ms: i64,
@@ -52,18 +54,21 @@ impl ShardJournal {
     where
         'a: 'r,
     {
-        let persistence = &finished.plan.settings.persistence;
-        if finished.trigger == TriggerKind::Manual && !persistence.manual {
-            return None;
-        }
-        let (status, level) = match finished.outcome {
-            Outcome::Success => (Status::Success, &persistence.success),
-            Outcome::Failed(_) => (Status::Error, &persistence.error),
+        let failed = matches!(finished.outcome, Outcome::Failed(_));
+        let status = if failed {
+            Status::Error
+        } else {
+            Status::Success
         };
-        let keep_data = match level {
-            ArchivedSaveLevel::None => return None,
-            ArchivedSaveLevel::Summary => false,
-            ArchivedSaveLevel::All => true,
+        let keep_data = match level(
+            &finished.plan.settings.persistence,
+            finished.trigger,
+            failed,
+            self.record_level(),
+        ) {
+            RecordLevel::None => return None,
+            RecordLevel::Summary => false,
+            RecordLevel::All => true,
         };
         let sequence = finished
             .execution_id
@@ -109,3 +114,37 @@ impl ShardJournal {
         self.append(&record)
     }
 }
+
+/// What is kept of an execution of a workflow with `persistence`, as n8n's save hook
+/// decides: a manual run is kept whole when `saveManualExecutions` holds and not at all
+/// otherwise; any other run at the level of its status, the workflow leaving it to the
+/// node (`DEFAULT`) meaning `default` (`--record-level`).
+pub fn level(
+    persistence: &ArchivedPersistence,
+    trigger: TriggerKind,
+    failed: bool,
+    default: RecordLevel,
+) -> RecordLevel {
+    if trigger == TriggerKind::Manual {
+        return if persistence.manual {
+            RecordLevel::All
+        } else {
+            RecordLevel::None
+        };
+    }
+    let setting = if failed {
+        &persistence.error
+    } else {
+        &persistence.success
+    };
+    match setting {
+        ArchivedSaveLevel::None => RecordLevel::None,
+        ArchivedSaveLevel::Summary => RecordLevel::Summary,
+        ArchivedSaveLevel::All => RecordLevel::All,
+        ArchivedSaveLevel::Default => default,
+    }
+}
+
+#[cfg(test)]
+#[path = "hook_tests.rs"]
+mod tests;

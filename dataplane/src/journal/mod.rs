@@ -2,11 +2,15 @@
 //!
 //! Every shard appends one record per finished execution to its own append-only segment
 //! files — no shared database, no transaction per node (n8n writes 41–51 per execution).
+//! Every execution the shard runs is one record: webhook requests, schedule fires and
+//! sub-workflows (a separate execution in n8n's model, mode `integrated`).
 //! What is kept per workflow follows n8n's settings (`saveDataSuccessExecution`,
 //! `saveDataErrorExecution`: `all` keeps the per-node output data, `summary` — a LinkFlow
-//! extension — keeps ids, status, times and error, `none` keeps nothing;
-//! `saveManualExecutions` for manual runs). How soon a record is on disk is the process's
-//! [`Durability`] mode.
+//! extension — keeps ids, status, times and error, `none` keeps nothing, not even a
+//! summary, as n8n deletes such executions; absent or `DEFAULT` take the node's
+//! [`RecordLevel`], `--record-level`, `all` unless set, n8n's instance default;
+//! `saveManualExecutions` for manual runs, which are kept whole when kept). How soon a
+//! record is on disk is the process's [`Durability`] mode.
 //!
 //! ## Layout
 //!
@@ -132,6 +136,48 @@ impl std::str::FromStr for Durability {
     }
 }
 
+/// What the journal keeps of an execution whose workflow leaves it to the node (its save
+/// settings are absent or `DEFAULT`): n8n's instance default, `--record-level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordLevel {
+    /// No record.
+    None,
+    /// Ids, status, times, error; no per-node data.
+    Summary,
+    /// The summary and the per-node output data (n8n's default, `all`).
+    #[default]
+    All,
+}
+
+impl RecordLevel {
+    /// Parses `none`, `summary` or `all`.
+    pub fn parse(text: &str) -> Option<RecordLevel> {
+        match text {
+            "none" => Some(RecordLevel::None),
+            "summary" => Some(RecordLevel::Summary),
+            "all" => Some(RecordLevel::All),
+            _ => None,
+        }
+    }
+
+    /// The flag's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordLevel::None => "none",
+            RecordLevel::Summary => "summary",
+            RecordLevel::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for RecordLevel {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        RecordLevel::parse(text).ok_or_else(|| format!("`{text}`: expected none, summary or all"))
+    }
+}
+
 /// Settings of a node's journal (`linkflow dataplane --journal DIR ...`; `linkflow serve`
 /// passes the same type through).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +186,8 @@ pub struct JournalConfig {
     pub dir: PathBuf,
     /// Durability mode.
     pub durability: Durability,
+    /// Level of workflows that do not set one (`--record-level`).
+    pub record_level: RecordLevel,
     /// Group-commit interval of `batch` and `none`.
     pub flush_interval: Duration,
     /// Segment size at which the next segment starts.
@@ -160,11 +208,13 @@ pub struct JournalConfig {
 }
 
 impl JournalConfig {
-    /// Defaults (`batch`, 10 ms, 64 MiB segments, no retention bound, no export) in `dir`.
+    /// Defaults (`batch`, level `all`, 10 ms, 64 MiB segments, no retention bound, no
+    /// export) in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> JournalConfig {
         JournalConfig {
             dir: dir.into(),
             durability: Durability::default(),
+            record_level: RecordLevel::default(),
             flush_interval: FLUSH_INTERVAL_DEFAULT,
             segment_bytes_max: SEGMENT_BYTES_MAX_DEFAULT,
             max_age: None,
@@ -242,5 +292,15 @@ mod tests {
         }
         assert_eq!(Durability::parse("fsync"), None);
         assert_eq!(Durability::default(), Durability::Batch);
+    }
+
+    #[test]
+    fn record_level_parses_its_three_levels_and_defaults_to_all_as_n8n() {
+        for level in [RecordLevel::None, RecordLevel::Summary, RecordLevel::All] {
+            assert_eq!(RecordLevel::parse(level.as_str()), Some(level));
+        }
+        assert_eq!(RecordLevel::parse("DEFAULT"), None);
+        assert!("full".parse::<RecordLevel>().is_err());
+        assert_eq!(RecordLevel::default(), RecordLevel::All);
     }
 }

@@ -82,7 +82,8 @@ impl Summary {
         }
     }
 
-    /// The JSON of a list entry (n8n's execution summary field names).
+    /// The JSON of a list entry (n8n's execution summary field names, plus `trigger`:
+    /// [`TriggerKind::name`]).
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id(),
@@ -90,6 +91,7 @@ impl Summary {
             "status": self.status.as_str(),
             "finished": self.status == Status::Success,
             "mode": self.trigger.as_str(),
+            "trigger": self.trigger.name(),
             "startedAt": iso(self.started_ms),
             "stoppedAt": iso(self.ended_ms),
         })
@@ -411,7 +413,8 @@ pub fn record_json(record: &Record) -> Value {
         "status": record.status.as_str(),
         "finished": record.status == Status::Success,
         "mode": record.trigger.as_str(),
-        "trigger": record.trigger_detail,
+        "trigger": record.trigger.name(),
+        "triggerDetail": record.trigger_detail,
         "startedAt": iso(record.started_ms),
         "stoppedAt": iso(record.ended_ms),
         "lastNodeExecuted": if record.last_node.is_empty() { Value::Null } else { json!(record.last_node) },

@@ -98,7 +98,8 @@ impl Status {
     }
 }
 
-/// What started an execution (n8n's execution `mode`).
+/// What started an execution. Each is its own execution in n8n's model, with its own
+/// record: a sub-workflow run by an Execute Workflow node too (n8n mode `integrated`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TriggerKind {
     /// A webhook request (`webhook`).
@@ -107,15 +108,29 @@ pub enum TriggerKind {
     Schedule,
     /// A manual or test run (`manual`).
     Manual,
+    /// A sub-workflow called by another execution (`integrated`).
+    SubWorkflow,
 }
 
 impl TriggerKind {
-    /// n8n's execution mode name.
+    /// n8n's execution mode name (`mode` in n8n's execution API).
     pub fn as_str(self) -> &'static str {
         match self {
             TriggerKind::Webhook => "webhook",
             TriggerKind::Schedule => "trigger",
             TriggerKind::Manual => "manual",
+            TriggerKind::SubWorkflow => "integrated",
+        }
+    }
+
+    /// LinkFlow's name of the trigger (`trigger` in the history API): `webhook`,
+    /// `schedule`, `manual` or `subworkflow`; unlike n8n's mode names it says what fired.
+    pub fn name(self) -> &'static str {
+        match self {
+            TriggerKind::Webhook => "webhook",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::Manual => "manual",
+            TriggerKind::SubWorkflow => "subworkflow",
         }
     }
 
@@ -124,6 +139,7 @@ impl TriggerKind {
             TriggerKind::Webhook => 0,
             TriggerKind::Schedule => 1,
             TriggerKind::Manual => 2,
+            TriggerKind::SubWorkflow => 3,
         }
     }
 
@@ -132,6 +148,7 @@ impl TriggerKind {
             0 => Some(TriggerKind::Webhook),
             1 => Some(TriggerKind::Schedule),
             2 => Some(TriggerKind::Manual),
+            3 => Some(TriggerKind::SubWorkflow),
             _ => None,
         }
     }
@@ -166,7 +183,8 @@ pub struct Record<S = String, D = Vec<u8>> {
     pub plan_id: S,
     /// What started it.
     pub trigger: TriggerKind,
-    /// Trigger detail: `METHOD /path` for webhooks, the cron for schedules.
+    /// Trigger detail: `METHOD /path` for webhooks, the cron for schedules, the calling
+    /// execution's id for sub-workflows.
     pub trigger_detail: S,
     /// Outcome.
     pub status: Status,

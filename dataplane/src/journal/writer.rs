@@ -23,8 +23,8 @@ use super::record::RecordRef;
 use super::recovery::{self, RecoveryReport};
 use super::retention::{Policy, SegmentInfo};
 use super::{
-    segment_file_name, Durability, JournalConfig, CODE_BACKLOG, CODE_OPEN, CODE_TORN, CODE_WRITE,
-    FLUSH_BYTES_EARLY, PENDING_BYTES_MAX,
+    segment_file_name, Durability, JournalConfig, RecordLevel, CODE_BACKLOG, CODE_OPEN, CODE_TORN,
+    CODE_WRITE, FLUSH_BYTES_EARLY, PENDING_BYTES_MAX,
 };
 
 /// How often the query task looks at its channel (queries are rare; polling keeps the
@@ -57,6 +57,7 @@ pub struct ShardJournal {
     shard: u16,
     dir: PathBuf,
     durability: Durability,
+    record_level: RecordLevel,
     flush_interval: Duration,
     policy: Policy,
     commit: RefCell<GroupCommit>,
@@ -138,6 +139,7 @@ impl ShardJournal {
             shard,
             dir,
             durability: config.durability,
+            record_level: config.record_level,
             flush_interval: config.flush_interval,
             policy: config.retention(),
             commit: RefCell::new(commit),
@@ -168,6 +170,11 @@ impl ShardJournal {
     /// The durability mode.
     pub fn durability(&self) -> Durability {
         self.durability
+    }
+
+    /// The level of workflows that leave it to the node (`--record-level`).
+    pub fn record_level(&self) -> RecordLevel {
+        self.record_level
     }
 
     /// Highest execution sequence number on disk (the shard continues after it, so ids

@@ -18,7 +18,9 @@ use linkflow_codec::plan::{ArchivedNodeKind, ArchivedTrigger};
 
 use crate::engine::execution::{Config, Execution, Outcome, Start};
 use crate::engine::nodes::trigger::schedule_item;
+use crate::journal::record::TriggerKind;
 use crate::shard::effects::{drive, EffectEnv, Shared};
+use crate::shard::journaling::{self, Started};
 use crate::shard::{now_ms, PlanBytes, PlanTable, ShardState};
 
 /// The shard that owns `workflow_id` among `shards`: highest hash of (id, shard) wins, so
@@ -71,7 +73,7 @@ pub(crate) fn start(state: &Rc<ShardState>, table: &Rc<PlanTable>) {
                             installed.stats,
                             table.generation,
                             schedule.node.to_native(),
-                            cron,
+                            (cron, expr.as_str().to_owned()),
                             tz,
                         );
                         glommio::spawn_local(task).detach();
@@ -94,7 +96,7 @@ async fn fire_loop(
     stats: usize,
     generation: u64,
     node: u32,
-    cron: Cron,
+    (cron, expr): (Cron, String),
     tz: chrono_tz::Tz,
 ) {
     loop {
@@ -116,7 +118,7 @@ async fn fire_loop(
         if !claim_slot(&state, bytes.workflow_id(), next_ms) {
             continue;
         }
-        fire(&state, &bytes, stats, node, next_ms).await;
+        fire(&state, &bytes, stats, (node, &expr), next_ms).await;
     }
 }
 
@@ -136,9 +138,17 @@ fn claim_slot(state: &ShardState, workflow: &str, slot_ms: i64) -> bool {
     }
 }
 
-/// Runs one execution from the schedule trigger `node` on the shard, performing its
-/// effects (outbound HTTP, timers, sub-workflows) as webhook executions do.
-async fn fire(state: &ShardState, bytes: &PlanBytes, stats: usize, node: u32, slot_ms: i64) {
+/// Runs one execution from the schedule trigger `node` (firing on `cron`) on the shard,
+/// performing its effects (outbound HTTP, timers, sub-workflows) as webhook executions do,
+/// and journals it (trigger `schedule`, detail the cron expression). Nobody waits for an
+/// answer, so even in `sync` mode the fire does not wait for its record's fdatasync.
+async fn fire(
+    state: &ShardState,
+    bytes: &PlanBytes,
+    stats: usize,
+    (node, cron): (u32, &str),
+    slot_ms: i64,
+) {
     let plan = bytes.plan();
     let legacy = matches!(plan.nodes[node as usize].kind, ArchivedNodeKind::Cron);
     let Some(arena) = state.arenas.lease() else {
@@ -164,8 +174,17 @@ async fn fire(state: &ShardState, bytes: &PlanBytes, stats: usize, node: u32, sl
         table: &table,
         arena: &arena,
         depth: 0,
+        execution_id: &execution_id,
     };
     let outcome = drive(env, &mut execution).await;
+    let started = Started {
+        trigger: TriggerKind::Schedule,
+        method: "",
+        detail: cron,
+        execution_id: &execution_id,
+        started_ms: slot_ms,
+    };
+    journaling::record(state, bytes, &execution, &started, &outcome);
     drop(execution);
     drop(arena);
     let mut metrics = state.metrics.borrow_mut();

@@ -15,6 +15,7 @@ use std::time::Duration;
 use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedNodeKind, ArchivedTrigger};
 
+use super::journaling::{self, Started};
 use super::{now_ms, PlanTable, ShardState};
 use crate::engine::execution::{Config, Effect, ExecError, Execution, Outcome, Services, Start};
 use crate::engine::item::Item;
@@ -22,6 +23,7 @@ use crate::engine::node::{EffectResult, JsMode, JsOutput, NodeError};
 use crate::engine::run_data::ExecView;
 use crate::engine::services::EngineServices;
 use crate::engine::value::Value;
+use crate::journal::record::TriggerKind;
 
 /// Longest a Wait node (or a retry pause) may suspend an execution, milliseconds.
 pub const TIMER_WAIT_MS_MAX: i64 = 5 * 60 * 1000;
@@ -71,13 +73,15 @@ impl<'a> Services<'a> for Shared<'_> {
 }
 
 /// What an execution's effects may use: the shard, the plan table it was admitted on
-/// (sub-workflows resolve against it), its arena, and how deep it is nested.
+/// (sub-workflows resolve against it), its arena, how deep it is nested, and its id (the
+/// parent a sub-workflow's record names).
 #[derive(Clone, Copy)]
 pub(crate) struct EffectEnv<'a> {
     pub(crate) state: &'a ShardState,
     pub(crate) table: &'a PlanTable,
     pub(crate) arena: &'a Bump,
     pub(crate) depth: u32,
+    pub(crate) execution_id: &'a str,
 }
 
 /// The answer to one effect.
@@ -181,6 +185,8 @@ pub(crate) fn effect_node(effect: &Effect<'_>) -> u32 {
 }
 
 /// Runs installed workflow `workflow_id` from its Execute Workflow Trigger with `items`.
+/// It is an execution of its own (n8n mode `integrated`): it gets its own id and its own
+/// journal record, at the called workflow's level, naming the caller's execution id.
 async fn run_subworkflow<'a>(
     env: EffectEnv<'a>,
     workflow_id: &str,
@@ -225,9 +231,18 @@ async fn run_subworkflow<'a>(
     let mut execution = Execution::new(env.arena, plan, start, Shared(&env.state.services), config);
     let inner = EffectEnv {
         depth: env.depth + 1,
+        execution_id,
         ..env
     };
     let outcome = drive(inner, &mut execution).await;
+    let started = Started {
+        trigger: TriggerKind::SubWorkflow,
+        method: "",
+        detail: env.execution_id,
+        execution_id,
+        started_ms: config.started_ms,
+    };
+    journaling::record(env.state, &installed.bytes, &execution, &started, &outcome);
     {
         let mut metrics = env.state.metrics.borrow_mut();
         let stats = &mut metrics.workflows[installed.stats];

@@ -12,6 +12,7 @@ use linkflow_codec::plan::{ArchivedResponseMode, ArchivedTrigger};
 
 use super::arena::ArenaLease;
 use super::effects::{effect_node, perform, EffectEnv, Performed, Shared};
+use super::journaling::{self, Started};
 use super::{now_ms, PlanTable, ShardState};
 use crate::admission::{Refusal, RETRY_AFTER_SECONDS};
 use crate::engine::execution::{Config, Effect, Execution, Outcome, Start};
@@ -20,7 +21,9 @@ use crate::engine::webhook::{last_node_response, trigger_item, WebhookRequest, W
 use crate::ingress::body::parse_body;
 use crate::ingress::http::{self, code};
 use crate::ingress::{Admit, Request, RequestHandler, Responder};
-use crate::router::Lookup;
+use crate::journal::record::TriggerKind;
+use crate::journal::Durability;
+use crate::router::{Lookup, WEBHOOK_TEST_PREFIX};
 
 /// Header carrying the correlation id in and out.
 const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -255,6 +258,7 @@ impl RequestHandler for WebhookHandler {
             table,
             arena,
             depth: 0,
+            execution_id,
         };
         let mode = &webhook.response_mode;
         // The response, once known; written to the connection at most once.
@@ -315,24 +319,22 @@ impl RequestHandler for WebhookHandler {
         // given before a wait). Append its record (cheap, no await); in `sync` mode wait
         // for the fdatasync that covers it before returning, so the buffered response
         // leaves only once the record is durable.
-        if let Some(journal) = &state.journal {
-            let finished = crate::journal::hook::Finished {
-                plan,
-                plan_id: installed.bytes.plan_id(),
-                workflow_id: installed.bytes.workflow_id(),
-                execution_id,
-                trigger: crate::journal::record::TriggerKind::Webhook,
-                method: request.method,
-                path: request.path,
-                started_ms: config.started_ms,
-                ended_ms: now_ms(),
-                outcome: &outcome,
-                last_node: execution
-                    .last_node()
-                    .map(|n| plan.nodes[n as usize].name.as_str()),
-            };
-            let lsn = journal.record_execution(&finished, |node| execution.runs(node));
-            if let (Some(lsn), crate::journal::Durability::Sync) = (lsn, journal.durability()) {
+        // A `/webhook-test/` request is a manual run in n8n's model (`saveManualExecutions`).
+        let trigger = if request.path.starts_with(WEBHOOK_TEST_PREFIX) {
+            TriggerKind::Manual
+        } else {
+            TriggerKind::Webhook
+        };
+        let started = Started {
+            trigger,
+            method: request.method,
+            detail: request.path,
+            execution_id,
+            started_ms: config.started_ms,
+        };
+        let lsn = journaling::record(state, &installed.bytes, &execution, &started, &outcome);
+        if let (Some(lsn), Some(journal)) = (lsn, &state.journal) {
+            if journal.durability() == Durability::Sync {
                 journal.durable(lsn).await;
             }
         }

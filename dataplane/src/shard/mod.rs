@@ -7,6 +7,7 @@
 pub mod arena;
 pub mod effects;
 mod handler;
+pub(crate) mod journaling;
 pub mod plan_bytes;
 
 use std::cell::{Cell, RefCell};

@@ -203,7 +203,7 @@ fn complete_plan(plan: &mut Plan, workflow: &Json) {
         }
         let type_name = node["type"].as_str().unwrap_or("");
         if type_name.ends_with(".scheduleTrigger") || type_name.ends_with(".cron") {
-            let cron = schedule_crons(&node["parameters"]);
+            let cron = schedule_crons(type_name, &node["parameters"]);
             if !cron.is_empty() {
                 plan.triggers.push(Trigger::Schedule(ScheduleTrigger {
                     node: index as u32,
@@ -216,50 +216,20 @@ fn complete_plan(plan: &mut Plan, workflow: &Json) {
 }
 
 /// Cron expressions (with seconds) of a Schedule Trigger's rules or a legacy Cron node's
-/// custom expressions. Intervals become `*/n` fields, as n8n's own translation does.
-fn schedule_crons(params: &Json) -> Vec<String> {
-    let mut crons = Vec::new();
-    let rules = params["rule"]["interval"].as_array();
-    for rule in rules.into_iter().flatten() {
-        let every = |key: &str, default: u64| rule[key].as_u64().unwrap_or(default).max(1);
-        let cron = match rule["field"].as_str().unwrap_or("days") {
-            "cronExpression" => rule["expression"].as_str().map(with_seconds),
-            "seconds" => Some(format!("*/{} * * * * *", every("secondsInterval", 30))),
-            "minutes" => Some(format!("0 */{} * * * *", every("minutesInterval", 5))),
-            "hours" => Some(format!(
-                "0 {} */{} * * *",
-                rule["triggerAtMinute"].as_u64().unwrap_or(0),
-                every("hoursInterval", 1)
-            )),
-            "days" => Some(format!(
-                "0 {} {} */{} * *",
-                rule["triggerAtMinute"].as_u64().unwrap_or(0),
-                rule["triggerAtHour"].as_u64().unwrap_or(0),
-                every("daysInterval", 1)
-            )),
-            _ => None,
-        };
-        crons.extend(cron);
+/// times, translated by the codec's compiler rules so `--workflow` plans fire exactly as
+/// compiled plans do. A rule the compiler refuses is skipped here (the compiler reports it).
+fn schedule_crons(type_name: &str, params: &Json) -> Vec<String> {
+    use linkflow_codec::plan::schedule;
+    if type_name.ends_with(".cron") {
+        return schedule::cron_trigger(params.as_object()).unwrap_or_default();
     }
-    let legacy = params["triggerTimes"]["item"].as_array();
-    for item in legacy.into_iter().flatten() {
-        match item["mode"].as_str() {
-            Some("everyMinute") => crons.push("0 * * * * *".into()),
-            Some("custom") => crons.extend(item["cronExpression"].as_str().map(with_seconds)),
-            _ => {}
-        }
-    }
-    crons
-}
-
-/// A five-field cron gets a leading `0` seconds field.
-fn with_seconds(expr: &str) -> String {
-    let expr = expr.trim();
-    if expr.split_whitespace().count() == 5 {
-        format!("0 {expr}")
-    } else {
-        expr.to_owned()
-    }
+    params["rule"]["interval"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_object)
+        .filter_map(|rule| schedule::schedule_rule(rule).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -313,6 +283,6 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        assert_eq!(crons, ["*/1 * * * * *", "0 5 4 * * *"]);
+        assert_eq!(crons, ["* * * * * *", "0 5 4 * * *"]);
     }
 }

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -208,6 +208,19 @@ pub fn load_until_gone(
     body: &str,
     control: &impl LoadControl,
 ) -> Vec<String> {
+    load_logged(addr, path, body, control)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// As [`load_until_gone`], with the client's log: when each answer arrived whole.
+pub fn load_logged(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+    control: &impl LoadControl,
+) -> Vec<(String, Instant)> {
     let mut answered = Vec::new();
     let Ok(mut stream) = TcpStream::connect(addr) else {
         return answered;
@@ -225,7 +238,7 @@ pub fn load_until_gone(
         }
         match read_response(&mut stream, &mut buf) {
             Some((200, Some(id))) => {
-                answered.push(id);
+                answered.push((id, Instant::now()));
                 control.answered();
             }
             Some(_) => {}
