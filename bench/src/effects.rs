@@ -23,16 +23,7 @@ const STALL_EVERY_MS: u64 = 1_000;
 pub(crate) fn http_request_echo(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let reference_req = ctx.request("reference.txt", "/webhook/bench")?;
     let echo_req = ctx.request("echo.txt", ECHO_PATH)?;
-    let mut rows = Vec::new();
-    {
-        let (s, base) = ctx.server(&[])?;
-        rows.push(ctx.measure(
-            "bare server",
-            &format!("{base}/webhook/bench"),
-            Some(runner::pid(&s)),
-            &reference_req,
-        )?);
-    }
+    let mut rows = vec![ctx.measure_bare(&reference_req)?];
     {
         let (s, base) = ctx.server(&["--echo"])?;
         rows.push(ctx.measure(

@@ -101,6 +101,18 @@ impl<'a> Ctx<'a> {
         Ok((server, format!("http://127.0.0.1:{port}")))
     }
 
+    /// The "bare server" row: the fixed reference response on one shard (CPU 1), measured
+    /// with the reference request `req`; the server stops when the row is taken.
+    pub(crate) fn measure_bare(&self, req: &Path) -> anyhow::Result<Row> {
+        let (s, base) = self.server(&[])?;
+        self.measure(
+            "bare server",
+            &format!("{base}/webhook/bench"),
+            Some(runner::pid(&s)),
+            req,
+        )
+    }
+
     pub(crate) fn measure(
         &self,
         name: &str,
@@ -237,16 +249,7 @@ fn transform20(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let path = workflows::transform_path(TRANSFORM_NODES);
     let req = ctx.request("t20.txt", &format!("/webhook/{path}"))?;
     let reference_req = ctx.request("reference.txt", "/webhook/bench")?;
-    let mut rows = Vec::new();
-    {
-        let (s, base) = ctx.server(&[])?;
-        rows.push(ctx.measure(
-            "bare server",
-            &format!("{base}/webhook/bench"),
-            Some(runner::pid(&s)),
-            &reference_req,
-        )?);
-    }
+    let mut rows = vec![ctx.measure_bare(&reference_req)?];
     let reference = ctx.args.workflow.to_string_lossy().into_owned();
     let wf = wf.to_string_lossy().into_owned();
     let (s, base) = ctx.server(&["--workflow", &reference, "--workflow", &wf])?;
