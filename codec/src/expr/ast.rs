@@ -98,6 +98,9 @@ pub enum Global {
     Max,
     /// `$min(...numbers)`.
     Min,
+    /// Legacy `$item(index, runIndex?)`: the data proxy as seen from another item index
+    /// (`$item(0).$json`, `$item(0).$node["Name"].json`).
+    ItemFn,
 }
 
 /// A unary operator.

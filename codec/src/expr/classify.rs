@@ -22,6 +22,63 @@ const INPUT_PROPERTIES: &[&str] = &["item"];
 /// Properties of `$execution` the fast path implements.
 const EXECUTION_PROPERTIES: &[&str] = &["id", "mode", "resumeUrl"];
 
+/// Members of the legacy `$item(i)` proxy the fast path implements.
+const ITEM_PROXY_PROPERTIES: &[&str] = &["$json", "$binary", "$itemIndex"];
+/// Properties of `$item(i).$node["Name"]` the fast path implements.
+const ITEM_NODE_PROPERTIES: &[&str] = &["json", "binary"];
+
+/// `$item(args)`: its arguments.
+fn item_call(e: &Expr) -> Option<&[Expr]> {
+    match e {
+        Expr::Call { callee, args, .. }
+            if matches!(callee.as_ref(), Expr::Global(Global::ItemFn)) =>
+        {
+            Some(args)
+        }
+        _ => None,
+    }
+}
+
+/// `$item(args).$node`.
+fn item_nodes(e: &Expr) -> Option<&[Expr]> {
+    match e {
+        Expr::Member { object, name, .. } if name == "$node" => item_call(object),
+        _ => None,
+    }
+}
+
+/// A read of item data through the legacy `$item(i)` proxy that the fast path implements:
+/// `$item(i).$json`, `$item(i).$binary`, `$item(i).$itemIndex`, `$item(i).$node["Name"].json`
+/// and `.binary`. Returns the sub-expressions still to classify (arguments, computed name).
+/// Why a whole-chain match: the proxy objects themselves never leave the fast evaluator,
+/// so `$item(0)` as a value, its methods and other members go to JavaScript.
+fn item_read(e: &Expr) -> Option<Vec<&Expr>> {
+    let Expr::Member { object, name, .. } = e else {
+        return None;
+    };
+    if let Some(args) = item_call(object) {
+        return ITEM_PROXY_PROPERTIES
+            .contains(&name.as_str())
+            .then(|| args.iter().collect());
+    }
+    if !ITEM_NODE_PROPERTIES.contains(&name.as_str()) {
+        return None;
+    }
+    match object.as_ref() {
+        Expr::Member { object: nodes, .. } => item_nodes(nodes).map(|args| args.iter().collect()),
+        Expr::Index {
+            object: nodes,
+            index,
+            ..
+        } => item_nodes(nodes).map(|args| {
+            let mut sub: Vec<&Expr> = args.iter().collect();
+            sub.push(index);
+            sub
+        }),
+        _ => None,
+    }
+}
+
 /// `$('Name')` or `$node["Name"]`.
 fn is_node_proxy(e: &Expr) -> bool {
     match e {
@@ -78,6 +135,12 @@ impl Classification {
     }
 
     pub fn expr(&mut self, expr: &Expr) {
+        if let Some(sub) = item_read(expr) {
+            for e in sub {
+                self.expr(e);
+            }
+            return;
+        }
         match expr {
             Expr::Undefined
             | Expr::Null
@@ -114,6 +177,9 @@ impl Classification {
             }
             Expr::Call { callee, args, .. } => {
                 match callee.as_ref() {
+                    Expr::Global(Global::ItemFn) => {
+                        self.js("$item() other than .$json/.$binary/.$node[...].json".to_owned())
+                    }
                     Expr::Global(g) if is_callable_global(*g) => {}
                     Expr::Global(g) => self.js(format!("{g:?}() call")),
                     // An unknown callee already names its own reason.

@@ -247,6 +247,31 @@ fn node_and_input_properties_without_fast_support_go_to_javascript() {
 }
 
 #[test]
+fn legacy_item_function_reads_are_fast_and_the_rest_goes_to_javascript() {
+    assert_eq!(path("={{ $item(0).$json.name }}"), ExprPath::Fast);
+    assert_eq!(
+        path("={{ $item(\"0\").$node[\"Read\"].json.a }}"),
+        ExprPath::Fast
+    );
+    assert_eq!(path("={{ $item(1, 0).$node.Read.binary }}"), ExprPath::Fast);
+    assert_eq!(path("={{ $item($itemIndex).$itemIndex }}"), ExprPath::Fast);
+    // The proxies themselves, their other members and methods: JavaScript.
+    assert_eq!(path("={{ $item(0) }}"), ExprPath::Js);
+    assert_eq!(path("={{ $item(0).$node }}"), ExprPath::Js);
+    assert_eq!(path("={{ $item(0).$node.Read }}"), ExprPath::Js);
+    assert_eq!(path("={{ $item(0).$node.Read.parameter }}"), ExprPath::Js);
+    assert_eq!(path("={{ $item(0).$node.Read.first() }}"), ExprPath::Js);
+    assert_eq!(path("={{ $item(0).$workflow.id }}"), ExprPath::Js);
+    assert_eq!(path("={{ $item(0)['$json'] }}"), ExprPath::Js);
+    assert_eq!(path("={{ $item }}"), ExprPath::Js);
+    // Arguments are classified too.
+    assert_eq!(
+        path("={{ $item($json.a.oddMethod()).$json }}"),
+        ExprPath::Js
+    );
+}
+
+#[test]
 fn from_ai_is_unsupported() {
     let c = compile("={{ $fromAI('email', 'the address') }}").unwrap();
     assert_eq!(

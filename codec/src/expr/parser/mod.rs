@@ -111,6 +111,7 @@ fn global(name: &str) -> Option<Global> {
         "$jmespath" => Global::Jmespath,
         "$max" => Global::Max,
         "$min" => Global::Min,
+        "$item" => Global::ItemFn,
         _ => return None,
     })
 }

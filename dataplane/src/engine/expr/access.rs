@@ -50,6 +50,7 @@ impl<'a, S: Scope<'a> + ?Sized> Eval<'a, '_, S> {
                 _ => Val::Undefined,
             }),
             Val::NodeRef(node) => self.node_property(node, name),
+            Val::Legacy(at) => self.legacy_member(at, name),
             _ => Ok(Val::Undefined),
         }
     }
@@ -64,19 +65,9 @@ impl<'a, S: Scope<'a> + ?Sized> Eval<'a, '_, S> {
             // Legacy `$node["Name"].json`: the item at the current index of its last run.
             "json" | "binary" => {
                 let items = self.scope.node_items(node, 0, None)?;
-                match items.get(self.scope.item_index()) {
-                    Some(item) => Val::from(if name == "json" {
-                        item.json
-                    } else {
-                        item.binary
-                    }),
-                    None => {
-                        return type_error(format!(
-                            "No data found for item-index: \"{}\"",
-                            self.scope.item_index()
-                        ))
-                    }
-                }
+                let index = Val::Number(self.scope.item_index() as f64);
+                let item = self.legacy_item(items, node, index)?;
+                self.item_part(&item, name == "json")
             }
             _ => Val::Undefined,
         })

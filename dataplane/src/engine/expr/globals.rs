@@ -172,6 +172,7 @@ pub(crate) fn call_global<'a, S: Scope<'a> + ?Sized>(
             Val::String(name) => Val::NodeRef(name),
             _ => return type_error("$() needs a node name"),
         },
+        ArchivedGlobal::ItemFn => return ev.call_item(args),
         ArchivedGlobal::String => match a0 {
             Val::Undefined if args.is_empty() => Val::String(""),
             v => Val::String(ev.str_of(v)),

@@ -50,6 +50,7 @@ pub(crate) fn call_method<'a, S: Scope<'a> + ?Sized>(
         },
         Val::Input => proxy(ev, None, name, args),
         Val::NodeRef(node) => proxy(ev, Some(node), name, args),
+        Val::Legacy(_) => None,
         Val::Func(_) | Val::Undefined | Val::Null => None,
     };
     match result {

@@ -17,8 +17,8 @@ pub struct MockScope<'a> {
     pub item_index: usize,
     /// `$runIndex`.
     pub run_index: usize,
-    /// Other nodes' outputs (output 0, last run), by name. A node with `None` exists but
-    /// has not run.
+    /// Other nodes' outputs (output 0 of their only run), by name. A node with `None`
+    /// exists but has not run.
     pub nodes: Vec<(&'a str, Option<&'a [Item<'a>]>)>,
     /// The clock, epoch milliseconds.
     pub now_ms: i64,
@@ -114,9 +114,11 @@ impl<'a> Scope<'a> for MockScope<'a> {
         &self,
         name: &str,
         output: usize,
-        _run: Option<usize>,
+        run: Option<usize>,
     ) -> Result<&'a [Item<'a>], ScopeError> {
         match self.find(name)? {
+            // Every node ran once: a later run reads nothing, as the engine's run data.
+            Some(_) if run.is_some_and(|r| r > 0) => Ok(&[]),
             Some(items) if output == 0 => Ok(items),
             Some(_) => Ok(&[]),
             None => Err(ScopeError::NodeNotExecuted(name.to_owned())),

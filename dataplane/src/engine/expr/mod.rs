@@ -22,6 +22,7 @@ mod dates;
 mod eval;
 mod globals;
 mod json;
+mod legacy;
 mod methods;
 mod regexes;
 mod scope;

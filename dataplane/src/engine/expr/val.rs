@@ -36,6 +36,8 @@ pub(crate) enum Val<'a> {
     Input,
     /// `$('Name')` / `$node["Name"]`.
     NodeRef(&'a str),
+    /// A step of a legacy `$item(i)` read (see [`super::legacy`]).
+    Legacy(&'a super::legacy::LegacyItem<'a>),
 }
 
 impl<'a> From<Value<'a>> for Val<'a> {
@@ -73,7 +75,7 @@ impl<'a> Val<'a> {
                 Some(iso) => Value::String(arena.alloc_str(&iso)),
                 None => Value::Null,
             },
-            Val::Regex(..) | Val::Input | Val::NodeRef(_) => Value::EMPTY_OBJECT,
+            Val::Regex(..) | Val::Input | Val::NodeRef(_) | Val::Legacy(_) => Value::EMPTY_OBJECT,
             Val::Func(_) => Value::Undefined,
         }
     }
@@ -217,7 +219,7 @@ pub(crate) fn to_str<'a>(arena: &'a Bump, v: Val<'a>) -> &'a str {
         Val::Null => "null",
         Val::Bool(true) => "true",
         Val::Bool(false) => "false",
-        Val::Object(_) | Val::Input | Val::NodeRef(_) => "[object Object]",
+        Val::Object(_) | Val::Input | Val::NodeRef(_) | Val::Legacy(_) => "[object Object]",
         _ => {
             let mut out = BumpString::new_in(arena);
             push_str_of(&mut out, v, arena);
@@ -265,6 +267,7 @@ pub(crate) fn to_primitive<'a>(arena: &'a Bump, v: Val<'a>) -> Val<'a> {
         | Val::Regex(..)
         | Val::Input
         | Val::NodeRef(_)
+        | Val::Legacy(_)
         | Val::Func(_) => Val::String(to_str(arena, v)),
         Val::DateTime(d) => Val::Number(d.value_of()),
         Val::Duration(d) => Val::Number(d.to_millis()),
@@ -285,6 +288,7 @@ fn is_object(v: &Val<'_>) -> bool {
             | Val::Func(_)
             | Val::Input
             | Val::NodeRef(_)
+            | Val::Legacy(_)
     )
 }
 

@@ -73,6 +73,17 @@
   }));
   lazy('$mode', () => $execution.mode);
 
+  // n8n's checks when legacy syntax (`$node["Name"].json`, `$item(i)`) reads item `index`
+  // of `items`: an index past the end fails the node; one that is no array index reads
+  // undefined (so `.json` is a TypeError, as in n8n).
+  function legacyItem(items, name, index) {
+    if (items.length === 0) throw new Error(`Node '${name}' hasn't been executed`);
+    if (items.length <= index) {
+      throw new Error(`"${name}" node has ${items.length} item(s) but you're trying to access item ${index}`);
+    }
+    return items[index];
+  }
+
   // `$('Name')`: the node's output items, its paired item, and shortcuts.
   function nodeRef(name) {
     name = String(name);
@@ -96,8 +107,8 @@
       get item() { return paired(); },
       pairedItem: () => paired(),
       itemMatching: () => paired(),
-      get json() { return (all()[N.itemIndex()] || all()[0] || { json: {} }).json; },
-      get binary() { return (all()[N.itemIndex()] || all()[0] || {}).binary || {}; },
+      get json() { return legacyItem(all(), name, N.itemIndex()).json; },
+      get binary() { return legacyItem(all(), name, N.itemIndex()).binary || {}; },
       get isExecuted() { return N.nodeExecuted(name); },
       get runIndex() { return N.runIndex(); },
       get parameter() { return {}; },
@@ -110,7 +121,36 @@
   globalThis.$ = nodeRef;
   lazy('$node', () => new Proxy({}, { get: (_, name) => (typeof name === 'string' ? nodeRef(name) : undefined) }));
   lazy('$items', () => (name, branch, run) => (name === undefined ? inputAll() : nodeRef(name).all(branch, run)));
-  globalThis.$item = (index) => ({ get $json() { return inputAll()[index].json; } });
+  // Legacy `$item(index, runIndex)`: the data proxy as if the current item were `index`
+  // and other nodes' default run `runIndex` (their last run when absent), as n8n's
+  // WorkflowDataProxy builds it. Unknown members read the ordinary globals.
+  globalThis.$item = (index, run) => {
+    const r = run === undefined ? -1 : run;
+    const nodeAt = (name) => {
+      name = String(name);
+      const items = () => N.nodeItems(name, 0, r);
+      return {
+        get json() { return legacyItem(items(), name, index).json; },
+        get data() { return legacyItem(items(), name, index).json; },
+        get binary() { return legacyItem(items(), name, index).binary || {}; },
+        get runIndex() { return nodeRef(name).runIndex; },
+        get parameter() { return {}; },
+        get context() { return {}; },
+      };
+    };
+    const nodes = new Proxy({}, { get: (_, name) => (typeof name === 'string' ? nodeAt(name) : undefined) });
+    const own = {
+      get $json() { return legacyItem(inputAll(), '$input', index).json; },
+      get $binary() { return legacyItem(inputAll(), '$input', index).binary || {}; },
+      get $node() { return nodes; },
+      get $itemIndex() { return index; },
+      get $position() { return index; },
+      get $thisItemIndex() { return index; },
+    };
+    return new Proxy(own, {
+      get: (target, name) => (name in target ? target[name] : globalThis[name]),
+    });
+  };
 
   globalThis.$ifEmpty = (value, fallback) => {
     if (value === undefined || value === null || value === '') return fallback;

@@ -81,7 +81,18 @@ fn json_object(rng: &mut Rng, depth: u32) -> String {
 fn atom(rng: &mut Rng) -> String {
     let key = rng.pick(&KEYS);
     let other = rng.pick(&KEYS);
-    match rng.below(12) {
+    let index = rng.pick(&[
+        "0",
+        "1",
+        "2",
+        "'0'",
+        "'1'",
+        "'01'",
+        "-1",
+        "1.5",
+        "$itemIndex",
+    ]);
+    match rng.below(16) {
         0 => format!("$json.{key}"),
         1 => format!("$json.{key}.{other}"),
         2 => format!("$json[\"{key}\"]"),
@@ -93,6 +104,21 @@ fn atom(rng: &mut Rng) -> String {
         8 => "$input.all().length".to_owned(),
         9 => format!("$input.first().json.{key}"),
         10 => format!("$json.{key}?.length"),
+        // Legacy item accessors over the input and over node "Read" (1–3 items).
+        12 => format!("$item({index}).$json.{key}"),
+        13 => format!("$item({index}).$node[\"Read\"].json.{key}"),
+        14 => format!(
+            "$item({index}, {}).$node.Read.{}",
+            rng.pick(&["0", "-1"]),
+            rng.pick(&["json", "binary"])
+        ),
+        15 => rng
+            .pick(&[
+                "$node[\"Read\"].json",
+                "$item(1).$itemIndex",
+                "$node.Read.binary",
+            ])
+            .to_owned(),
         _ => format!("$json.{key}"),
     }
 }
@@ -187,6 +213,16 @@ fn fast_path_and_javascript_agree_on_generated_expressions() {
                 let items = Value::from_json(&arena, &parsed);
                 let items = items.as_array().expect("array");
                 scope.input = arena.alloc_slice_fill_iter(items.iter().map(|v| Item::new(*v)));
+                let read: Vec<String> = (0..1 + rng.below(3))
+                    .map(|_| json_object(&mut rng, 1))
+                    .collect();
+                let parsed: serde_json::Value =
+                    serde_json::from_str(&format!("[{}]", read.join(","))).expect("json");
+                let read = Value::from_json(&arena, &parsed);
+                let read = read.as_array().expect("array");
+                let read = arena.alloc_slice_fill_iter(read.iter().map(|v| Item::new(*v)));
+                scope.nodes = vec![("Read", Some(&*read))];
+                scope.item_index = rng.below(2);
             }
             let source = format!("={}", template(&mut rng));
             let Ok(compiled) = compile(&source) else {

@@ -465,3 +465,35 @@ fn binary_and_luxon_values_cross_the_bridge() {
         r#"{"when":"2024-01-02T03:04:05.000Z","keys":["ts","zoneName"]}"#
     );
 }
+
+#[test]
+fn legacy_item_function_matches_n8n() {
+    let mut rt = JsRuntime::new().expect("runtime");
+    let input = r#"[{"n":"a"},{"n":"b"}]"#;
+    assert_eq!(eval(&mut rt, input, "$item(1).$json.n"), r#""b""#);
+    assert_eq!(eval(&mut rt, input, "$item('0').$json.n"), r#""a""#);
+    assert_eq!(
+        eval(&mut rt, input, "$item(1).$node['Items'].json.name"),
+        r#""orig-b""#
+    );
+    assert_eq!(
+        eval(&mut rt, input, "$item(0, 0).$node.Webhook.json.body.label"),
+        r#""L""#
+    );
+    assert_eq!(eval(&mut rt, input, "$item(0).$node.Webhook.binary"), "{}");
+    assert_eq!(eval(&mut rt, input, "$item('1').$itemIndex"), r#""1""#);
+    // Other members are the ordinary globals.
+    assert_eq!(
+        eval(&mut rt, input, "$item(1).$workflow.name"),
+        r#""Test workflow""#
+    );
+    // Past the end fails the node; no array index reads undefined (a TypeError: null).
+    let past = eval(&mut rt, input, "$item(1).$node['Webhook'].json");
+    assert!(
+        past.contains("\"Webhook\" node has 1 item(s) but you're trying to access item 1"),
+        "{past}"
+    );
+    assert!(eval(&mut rt, input, "$item(2).$json").starts_with("ERR"));
+    assert_eq!(eval(&mut rt, input, "$item(-1).$json"), "null");
+    assert!(eval(&mut rt, input, "$item(0).$node['Nope'].json").starts_with("ERR"));
+}
