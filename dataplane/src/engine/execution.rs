@@ -380,8 +380,19 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
                 None => NodeOutcome::NoData,
             });
         }
-        if !is_trigger(&node.kind) && !inputs.iter().flatten().any(|items| !items.is_empty()) {
-            // n8n: no input data -> the node does not run (`data: undefined` -> null).
+        // n8n: no input data -> the node does not run (`data: undefined` -> null). v1 looks
+        // for any input with items; legacy v0 only at the first input (a Merge whose first
+        // input got nothing does not run there).
+        let has_input = if self.scheduler.is_v1() {
+            inputs.iter().flatten().any(|items| !items.is_empty())
+        } else {
+            inputs
+                .first()
+                .copied()
+                .flatten()
+                .is_some_and(|items| !items.is_empty())
+        };
+        if !is_trigger(&node.kind) && !has_input {
             return Ok(NodeOutcome::NoData);
         }
         // n8n slices the node's input for executeOnce *after* it computed the data that

@@ -10,16 +10,22 @@ use super::node::EffectResult;
 use super::test_support::{access, archive, json_value, plan_from_workflow, FakeServices};
 use super::webhook::{find_webhook, run_webhook_traced, WebhookEnv, WebhookRequest, WebhookRun};
 
-fn node(name: &str, kind: &str, x: f64, y: f64, params: serde_json::Value) -> serde_json::Value {
+pub(super) fn node(
+    name: &str,
+    kind: &str,
+    x: f64,
+    y: f64,
+    params: serde_json::Value,
+) -> serde_json::Value {
     json!({"name": name, "type": format!("n8n-nodes-base.{kind}"), "typeVersion": 1, "position": [x, y], "parameters": params})
 }
 
-fn webhook(mode: &str, data: &str) -> serde_json::Value {
+pub(super) fn webhook(mode: &str, data: &str) -> serde_json::Value {
     json!({"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "position": [0, 0],
            "parameters": {"httpMethod": "POST", "path": "t", "responseMode": mode, "responseData": data}})
 }
 
-fn link(_from: &str, to: &[(&str, u32)]) -> serde_json::Value {
+pub(super) fn link(_from: &str, to: &[(&str, u32)]) -> serde_json::Value {
     json!([to
         .iter()
         .map(|(n, i)| json!({"node": n, "type": "main", "index": i}))
@@ -64,15 +70,15 @@ fn run_with(workflow: serde_json::Value, body: &str, limits: Limits, now_ms: i64
     )
 }
 
-fn run(workflow: serde_json::Value, body: &str) -> WebhookRun {
+pub(super) fn run(workflow: serde_json::Value, body: &str) -> WebhookRun {
     run_with(workflow, body, Limits::default(), 1_000)
 }
 
-fn body(run: &WebhookRun) -> String {
+pub(super) fn body(run: &WebhookRun) -> String {
     String::from_utf8(run.response.body.clone()).unwrap()
 }
 
-fn order(run: &WebhookRun) -> Vec<String> {
+pub(super) fn order(run: &WebhookRun) -> Vec<String> {
     run.trace
         .iter()
         .map(|t| format!("{}#{}", t.node, t.run))

@@ -23,6 +23,8 @@ pub mod webhook;
 #[cfg(test)]
 mod execution_tests;
 #[cfg(test)]
+mod execution_v0_tests;
+#[cfg(test)]
 mod golden_probe;
 #[cfg(test)]
 mod test_support;

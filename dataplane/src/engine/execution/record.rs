@@ -129,6 +129,10 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         self.order.push((run.entry.node, run.run_index));
         self.scheduler
             .add_children(run.entry.node, run.run_index, outputs, &self.runs);
+        if let Some(message) = self.scheduler.take_error() {
+            self.fail(crate::engine::schedule::CODE_PARENT_WALK, message);
+            return;
+        }
         self.scheduler.release_waiting(&self.runs);
         if self.arena.allocated_bytes() > self.config.limits.arena_bytes {
             let message = format!(

@@ -6,7 +6,12 @@
 //! (depth first). A node with several connected inputs waits in `waiting` until every
 //! input has data; when the stack runs dry, waiting nodes are released with the inputs
 //! they have (Merge v3 needs one input, or both for chooseBranch). v0 (legacy) appends
-//! to the back instead (breadth first) and also feeds empty outputs to second inputs.
+//! to the back instead (breadth first), also feeds empty outputs to second inputs, and
+//! forces unrun producers of a waiting node's other inputs ([`legacy`]).
+
+mod legacy;
+
+pub use legacy::{CODE_PARENT_WALK, PARENT_WALK_STEPS_MAX};
 
 use std::collections::VecDeque;
 
@@ -47,6 +52,8 @@ pub struct Scheduler<'a> {
     waiting: Vec<(u32, Vec<WaitSlot<'a>>)>,
     /// Last entry popped without running (legacy order), for the endless-loop check.
     last_try: Option<(u32, u32)>,
+    /// A scheduling failure for the execution to report ([`CODE_PARENT_WALK`]).
+    error: Option<String>,
 }
 
 /// Which inputs a node needs before it may run with partial data (n8n `requiredInputs`).
@@ -69,7 +76,19 @@ impl<'a> Scheduler<'a> {
             stack: VecDeque::new(),
             waiting: Vec::new(),
             last_try: None,
+            error: None,
         }
+    }
+
+    /// A scheduling failure since the last call ([`CODE_PARENT_WALK`]): the execution
+    /// must stop with it.
+    pub fn take_error(&mut self) -> Option<String> {
+        self.error.take()
+    }
+
+    /// True for execution order v1, false for legacy v0.
+    pub fn is_v1(&self) -> bool {
+        self.v1
     }
 
     /// Queues the start node.
@@ -129,7 +148,6 @@ impl<'a> Scheduler<'a> {
         outputs: Outputs<'a>,
         runs: &[BumpVec<'a, TaskRun<'a>>],
     ) {
-        let _ = runs;
         // (target, input, output); in the arena: a heap vector per node run showed up in
         // the instruction counts.
         let mut to_add: BumpVec<'a, (u32, u32, usize)> = BumpVec::new_in(self.arena);
@@ -156,6 +174,7 @@ impl<'a> Scheduler<'a> {
                 input as usize,
                 outputs[output].unwrap_or(&[]),
                 source,
+                runs,
             );
         }
     }
@@ -203,7 +222,14 @@ impl<'a> Scheduler<'a> {
     }
 
     /// n8n's `addNodeToBeExecuted`.
-    fn add_node(&mut self, target: u32, input: usize, items: &'a [Item<'a>], source: Source) {
+    fn add_node(
+        &mut self,
+        target: u32,
+        input: usize,
+        items: &'a [Item<'a>],
+        source: Source,
+        runs: &[BumpVec<'a, TaskRun<'a>>],
+    ) {
         let inputs_connected = self.connected_inputs(target);
         if inputs_connected <= 1 {
             let inputs = self.arena.alloc_slice_fill_copy(input + 1, None);
@@ -218,11 +244,11 @@ impl<'a> Scheduler<'a> {
             self.enqueue(entry);
             return;
         }
-        let position = match self.waiting.iter().position(|(n, _)| *n == target) {
-            Some(p) => p,
+        let (position, was_waiting) = match self.waiting.iter().position(|(n, _)| *n == target) {
+            Some(p) => (p, true),
             None => {
                 self.waiting.push((target, Vec::new()));
-                self.waiting.len() - 1
+                (self.waiting.len() - 1, false)
             }
         };
         let slots = &mut self.waiting[position].1;
@@ -254,6 +280,10 @@ impl<'a> Scheduler<'a> {
             }
             let entry = self.alloc_entry(target, &slot.inputs, &slot.sources);
             self.enqueue(entry);
+            return;
+        }
+        if !self.v1 && !was_waiting {
+            self.force_parents(target, source, items.is_empty(), runs);
         }
     }
 
