@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, Sender};
+use crossbeam_channel::bounded;
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement as GlommioPlacement};
 
 use crate::admin::{self, AdminHandle};
@@ -15,7 +15,7 @@ use crate::journal::export::{self, ExportHandle};
 use crate::journal::{JournalConfig, JournalLink, ShardJournalConfig};
 use crate::metrics::{self, ShardMetrics};
 use crate::outbound::OutboundConfig;
-use crate::shard::{self, PlanBytes, ShardCommand, ShardConfig, ShardPlanList};
+use crate::shard::{self, PlanBytes, ShardCommand, ShardConfig, ShardPlanList, ShardSender};
 
 /// Plans and scrape requests waiting per shard before `send` blocks the control thread.
 const COMMAND_QUEUE_DEPTH: usize = 256;
@@ -98,10 +98,12 @@ pub enum NodeError {
     Admin(std::io::Error),
 }
 
-/// Talks to the shards from any thread (the admin thread scrapes through it).
+/// Talks to the shards from any thread (the admin thread scrapes through it, the QUIC
+/// receiver installs through it). Every command rings the shard's doorbell, so a shard
+/// handles it as soon as its executor runs the control task, not at a poll interval.
 #[derive(Debug, Clone)]
 pub struct ShardLink {
-    senders: Vec<Sender<ShardCommand>>,
+    senders: Vec<ShardSender>,
     draining: Arc<AtomicBool>,
     journal: Option<JournalLink>,
 }
@@ -160,10 +162,7 @@ impl ShardLink {
         plan: PlanBytes,
         timeout: Duration,
     ) -> Result<Vec<ShardPlanList>, usize> {
-        let plan = Arc::new(plan);
-        for sender in &self.senders {
-            let _ = sender.send(ShardCommand::Install(plan.clone()));
-        }
+        self.broadcast_install(plan);
         // A shard handles its commands in order: its answer to `Plans` follows the install.
         self.plans(timeout)
     }
@@ -175,10 +174,24 @@ impl ShardLink {
         workflow_id: &str,
         timeout: Duration,
     ) -> Result<Vec<ShardPlanList>, usize> {
+        self.broadcast_remove(workflow_id);
+        self.plans(timeout)
+    }
+
+    /// Queues an install of `plan` on every shard (a stopped shard is skipped: it serves
+    /// nothing any more).
+    fn broadcast_install(&self, plan: PlanBytes) {
+        let plan = Arc::new(plan);
+        for sender in &self.senders {
+            let _ = sender.send(ShardCommand::Install(plan.clone()));
+        }
+    }
+
+    /// Queues the removal of `workflow_id`'s plan on every shard.
+    fn broadcast_remove(&self, workflow_id: &str) {
         for sender in &self.senders {
             let _ = sender.send(ShardCommand::Remove(workflow_id.to_owned()));
         }
-        self.plans(timeout)
     }
 
     /// Prometheus text of the merged shard metrics.
@@ -223,7 +236,11 @@ impl Node {
         };
         journal_queries.reverse();
         for index in 0..shards {
-            let (tx, rx) = bounded(COMMAND_QUEUE_DEPTH);
+            let (tx, rx) =
+                shard::doorbell::queue(COMMAND_QUEUE_DEPTH).map_err(|e| NodeError::Shard {
+                    shard: index,
+                    message: format!("command queue: {e}"),
+                })?;
             let (started_tx, started_rx) = bounded(1);
             let mut shard_config = ShardConfig::new(index, shards, addr);
             shard_config.limits = config.limits;
@@ -313,20 +330,15 @@ impl Node {
     }
 
     /// Installs `plan` on every shard (replacing the plan with the same workflow id). Each
-    /// shard swaps at its next control poll; requests already admitted finish on the old
-    /// plan.
+    /// shard swaps as soon as it handles the command (its doorbell is rung); requests
+    /// already admitted finish on the old plan. Returns without waiting for the shards.
     pub fn install(&self, plan: PlanBytes) {
-        let plan = Arc::new(plan);
-        for sender in &self.link.senders {
-            let _ = sender.send(ShardCommand::Install(plan.clone()));
-        }
+        self.link.broadcast_install(plan);
     }
 
     /// Removes the plan of `workflow_id` from every shard.
     pub fn remove(&self, workflow_id: &str) {
-        for sender in &self.link.senders {
-            let _ = sender.send(ShardCommand::Remove(workflow_id.to_owned()));
-        }
+        self.link.broadcast_remove(workflow_id);
     }
 
     /// Stops accepting, lets open requests finish, stops the shards and the admin port.

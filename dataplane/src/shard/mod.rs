@@ -5,6 +5,7 @@
 //! (outbound HTTP, a timer, a sub-workflow's effects) suspends itself, not the shard.
 
 pub mod arena;
+pub mod doorbell;
 pub mod effects;
 mod handler;
 pub(crate) mod journaling;
@@ -16,7 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Sender, TryRecvError};
 use futures_lite::future;
 use glommio::channels::local_channel;
 
@@ -30,13 +31,16 @@ use crate::schedule;
 
 use arena::ArenaPool;
 pub use arena::EXECUTIONS_IN_FLIGHT_MAX_DEFAULT;
+use doorbell::{Doorbell, Wake};
+pub use doorbell::{ShardGone, ShardInbox, ShardSender};
 pub use handler::WebhookHandler;
 pub use plan_bytes::{PlanBytes, PlanError};
 
-/// How often a shard looks at its control channel. Control messages (installs, scrapes,
-/// drain) are rare; polling keeps the control thread free of any executor handle and
-/// costs a timer wake-up per interval, nothing per request.
-pub const CONTROL_POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// How often a draining shard looks whether its last connections closed.
+pub const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// How often a shard looks at its command queue if its doorbell cannot be read (never
+/// seen: a local socket pair does not fail; this keeps the shard controllable if it does).
+pub const DOORBELL_FALLBACK_POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Longest a draining shard waits for open connections to finish.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -189,13 +193,14 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 /// Runs a shard until it is told to drain; call it inside the shard's glommio executor.
-/// `started` receives the bound listener address (or why binding failed) once the shard
-/// accepts connections.
+/// Commands arrive through `inbox` (see [`doorbell::queue`]). `started` receives the bound
+/// listener address (or why binding failed) once the shard accepts connections.
 pub async fn run(
     config: ShardConfig,
-    commands: Receiver<ShardCommand>,
+    inbox: ShardInbox,
     started: Sender<Result<SocketAddr, String>>,
 ) {
+    let doorbell = inbox.attach();
     let listener = match ingress::bind(config.webhook_addr) {
         Ok(listener) => listener,
         Err(error) => {
@@ -253,18 +258,22 @@ pub async fn run(
     let serve = ingress::serve(listener, handler, ingress_state, async move {
         let _ = stop_rx.recv().await;
     });
-    let control = control_loop(state, commands, stop_tx);
+    let control = control_loop(state, doorbell, stop_tx);
     future::zip(serve, control).await;
 }
 
+/// Handles commands until told to drain. Sleeps until the doorbell rings; after each
+/// wake-up it handles every queued command, in order.
 async fn control_loop(
     state: Rc<ShardState>,
-    commands: Receiver<ShardCommand>,
+    mut doorbell: Doorbell,
     stop: local_channel::LocalSender<()>,
 ) {
+    let mut closed = false;
+    let mut failed = false;
     loop {
         loop {
-            match commands.try_recv() {
+            match doorbell.try_recv() {
                 Ok(ShardCommand::Install(bytes)) => install(&state, Some(bytes), None),
                 Ok(ShardCommand::Remove(workflow)) => install(&state, None, Some(&workflow)),
                 Ok(ShardCommand::Snapshot(reply)) => {
@@ -298,7 +307,23 @@ async fn control_loop(
                 Err(TryRecvError::Empty) => break,
             }
         }
-        glommio::timer::sleep(CONTROL_POLL_INTERVAL).await;
+        // The doorbell closes only with the last sender, which disconnects the queue
+        // first; an empty queue after end-of-file means nobody can send any more.
+        if closed {
+            drain(&state, &stop).await;
+            return;
+        }
+        match doorbell.wait().await {
+            Wake::Rung => {}
+            Wake::Closed => closed = true,
+            Wake::Failed(error) => {
+                if !failed {
+                    tracing::warn!(shard = state.config.index, %error, "shard doorbell failed; polling the command queue");
+                    failed = true;
+                }
+                glommio::timer::sleep(DOORBELL_FALLBACK_POLL_INTERVAL).await;
+            }
+        }
     }
 }
 
@@ -308,7 +333,7 @@ async fn drain(state: &ShardState, stop: &local_channel::LocalSender<()>) {
     let _ = stop.try_send(());
     let started = Instant::now();
     while state.ingress.connections.get() > 0 && started.elapsed() < DRAIN_TIMEOUT {
-        glommio::timer::sleep(CONTROL_POLL_INTERVAL).await;
+        glommio::timer::sleep(DRAIN_POLL_INTERVAL).await;
     }
     // Dropping the table here ends schedule tasks at their next wake-up check.
     *state.table.borrow_mut() = Rc::new(PlanTable {
