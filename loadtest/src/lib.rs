@@ -3,11 +3,13 @@
 //! Closed loop (N connections, send on response) and open loop (fixed arrival rate,
 //! latency from the intended send time), rate sweeps against a p99 budget, request
 //! templates, HDR histograms, errors by kind and CPU per request for the server and for
-//! the generator itself. See `engine` for the event loop.
+//! the generator itself. See `engine` for the event loop. `deploy` is the QUIC plan-deploy
+//! load against a data-plane node.
 
 #![warn(missing_docs)]
 
 pub mod cpu;
+pub mod deploy;
 pub mod engine;
 pub mod http;
 mod progress;

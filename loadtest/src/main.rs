@@ -1,12 +1,16 @@
 //! `linkflow-loadtest URL [--connections N] [--duration 10s] [--rate R] [--request FILE]
 //! [--json OUT] [--markdown OUT] [--server-pid PID] [--sweep start:step:max --p99-budget 5ms]
 //! [--warmup 2s]`
+//!
+//! `linkflow-loadtest deploy --to HOST:PORT --certs DIR [--nodes 20] [--count 200]
+//! [--concurrency 1] [--same] [--json OUT] [--markdown OUT]`: QUIC plan-deploy load.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use linkflow_loadtest::deploy::{run_deploy, DeployConfig};
 use linkflow_loadtest::template::Template;
 use linkflow_loadtest::{measure, sweep, url, ConfigEcho, RunConfig};
 
@@ -16,11 +20,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Command line.
 #[derive(Debug, Parser)]
 #[command(
-    about = "HTTP/1.1 load generator: closed loop, open loop with coordinated-omission correction, rate sweeps"
+    about = "HTTP/1.1 load generator: closed loop, open loop with coordinated-omission correction, rate sweeps; QUIC plan-deploy load (`deploy`)",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 struct Args {
+    /// Another kind of load than HTTP.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Target, e.g. http://127.0.0.1:8081/webhook/bench
-    url: String,
+    #[arg(required = true)]
+    url: Option<String>,
     /// Keep-alive connections.
     #[arg(long, short = 'c', default_value_t = 32)]
     connections: usize,
@@ -54,12 +64,98 @@ struct Args {
     /// p99 budget for sweeps (e.g. 5ms).
     #[arg(long, default_value = "5ms", value_parser = parse_duration)]
     p99_budget: Duration,
-    /// Plan-deploy load over QUIC against a data plane (issue #5).
-    #[arg(long)]
-    quic_deploy: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Plan-deploy load over QUIC (mutual TLS) against a data-plane node: submits `count`
+    /// new versions of a generated workflow and records each deploy's latency.
+    Deploy(DeployArgs),
+}
+
+/// Arguments of `linkflow-loadtest deploy`.
+#[derive(Debug, clap::Args)]
+struct DeployArgs {
+    /// The node's QUIC address (`linkflow dataplane --quic`), HOST:PORT.
+    #[arg(long)]
+    to: String,
+    /// Directory from `linkflow certs init` (ca.pem, client.pem, client-key.pem).
+    #[arg(long)]
+    certs: PathBuf,
+    /// Name the node's certificate must carry.
+    #[arg(long, default_value = linkflow_controlplane::quic::SERVER_NAME_DEFAULT)]
+    server_name: String,
+    /// Nodes of the generated workflow (webhook, transform steps, respond).
+    #[arg(long, default_value_t = 20)]
+    nodes: usize,
+    /// Measured deploys.
+    #[arg(long, default_value_t = 200)]
+    count: usize,
+    /// Unmeasured deploys before them.
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
+    /// Deploys in flight at once (above 1, versions may arrive out of order and are sent
+    /// with allow_older).
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Resubmit one plan (the node's idempotent no-op) instead of a new version each time.
+    #[arg(long)]
+    same: bool,
+    /// Per-request timeout.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Write JSON results here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write Markdown results here.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+}
+
+fn deploy(a: &DeployArgs) -> anyhow::Result<()> {
+    let mut tls = linkflow_controlplane::quic::ClientTls::from_dir(&a.certs);
+    tls.server_name = a.server_name.clone();
+    let report = run_deploy(&DeployConfig {
+        to: a.to.clone(),
+        tls,
+        nodes: a.nodes,
+        count: a.count,
+        warmup: a.warmup,
+        concurrency: a.concurrency,
+        same: a.same,
+        timeout: a.timeout,
+    })?;
+    let md = report.markdown();
+    print!("{md}");
+    write_results(
+        a.json.as_ref(),
+        &serde_json::to_string_pretty(&report)?,
+        a.markdown.as_ref(),
+        &md,
+    )?;
+    if report.errors_total > 0 {
+        bail!("{} of {} deploys failed", report.errors_total, a.count);
+    }
+    Ok(())
+}
+
+fn write_results(
+    json_path: Option<&PathBuf>,
+    json: &str,
+    md_path: Option<&PathBuf>,
+    md: &str,
+) -> anyhow::Result<()> {
+    if let Some(p) = json_path {
+        std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = md_path {
+        std::fs::write(p, md).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
 }
 
 /// Parses `10s`, `500ms`, `250us`, `2m`, or bare seconds.
@@ -95,10 +191,13 @@ fn affinity_cores(pid: u32) -> Option<f64> {
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    if a.quic_deploy {
-        bail!("quic_not_yet: QUIC plan-deploy load needs the data plane's deploy endpoint (issue #5); not implemented yet");
+    if let Some(Command::Deploy(deploy_args)) = &a.command {
+        return deploy(deploy_args);
     }
-    let target = url::parse(&a.url).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+    let Some(target_url) = a.url.clone() else {
+        bail!("give a target URL or a subcommand (see --help)");
+    };
+    let target = url::parse(&target_url).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
     let template = match &a.request {
         Some(p) => {
             let text =
@@ -122,7 +221,7 @@ fn main() -> anyhow::Result<()> {
     cfg.validate()
         .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
     let echo = |rate: Option<f64>| ConfigEcho {
-        url: a.url.clone(),
+        url: target_url.clone(),
         mode: if rate.is_some() { "open" } else { "closed" }.into(),
         connections: a.connections,
         duration_s: a.duration.as_secs_f64(),
@@ -147,7 +246,7 @@ fn main() -> anyhow::Result<()> {
         })?;
         let mut md = format!(
             "# Sweep {} (p99 budget {})\n\n",
-            a.url,
+            target_url,
             linkflow_loadtest::stats::fmt_us(budget_us)
         );
         md.push_str("| target req/s | achieved req/s | p50 | p99 | p99.9 | errors | sustainable |\n|---:|---:|---:|---:|---:|---:|:--|\n");
@@ -174,11 +273,5 @@ fn main() -> anyhow::Result<()> {
         (serde_json::to_string_pretty(&r)?, r.markdown())
     };
     print!("{md}");
-    if let Some(p) = &a.json {
-        std::fs::write(p, json).with_context(|| format!("writing {}", p.display()))?;
-    }
-    if let Some(p) = &a.markdown {
-        std::fs::write(p, md).with_context(|| format!("writing {}", p.display()))?;
-    }
-    Ok(())
+    write_results(a.json.as_ref(), &json, a.markdown.as_ref(), &md)
 }

@@ -71,7 +71,7 @@ mod tests {
     #[test]
     fn urls_split_into_address_host_and_path() {
         let t = parse("http://127.0.0.1:8081/webhook/bench?x=1").unwrap();
-        assert_eq!(t.addr, "127.0.0.1:8081".parse().unwrap());
+        assert_eq!(t.addr, "127.0.0.1:8081".parse::<SocketAddr>().unwrap());
         assert_eq!(t.host, "127.0.0.1:8081");
         assert_eq!(t.path, "/webhook/bench?x=1");
         assert_eq!(parse("http://127.0.0.1").unwrap().path, "/");
