@@ -209,10 +209,13 @@ pub struct JournalConfig {
 
 impl JournalConfig {
     /// Defaults (`batch`, level `all`, 10 ms, 64 MiB segments, no retention bound, no
-    /// export) in `dir`.
+    /// export) in `dir`, made absolute: glommio's `Directory::open` fails with EBADF on a
+    /// relative path (`./data/journal`, `serve`'s default), and every write would then be
+    /// retried forever.
     pub fn new(dir: impl Into<PathBuf>) -> JournalConfig {
+        let dir = dir.into();
         JournalConfig {
-            dir: dir.into(),
+            dir: std::path::absolute(&dir).unwrap_or(dir),
             durability: Durability::default(),
             record_level: RecordLevel::default(),
             flush_interval: FLUSH_INTERVAL_DEFAULT,
@@ -283,6 +286,13 @@ mod tests {
         assert!(segment_file_name(9) < segment_file_name(10));
         assert_eq!(parse_segment_file_name("7.lfj"), None);
         assert_eq!(parse_segment_file_name("export.cursor"), None);
+    }
+
+    #[test]
+    fn a_relative_journal_dir_is_made_absolute() {
+        let config = JournalConfig::new("./data/journal");
+        assert!(config.dir.is_absolute(), "{}", config.dir.display());
+        assert!(config.dir.ends_with("data/journal"));
     }
 
     #[test]
