@@ -20,6 +20,11 @@ pub const DATA_DIR_DEFAULT: &str = "./data";
 pub const API_ADDR_DEFAULT: &str = "127.0.0.1:8080";
 /// Default webhook address (embedded data plane).
 pub const WEBHOOK_ADDR_DEFAULT: &str = "127.0.0.1:8081";
+/// Default UDP address of the embedded data plane's QUIC plan receiver.
+pub const QUIC_ADDR_DEFAULT: &str = "127.0.0.1:8443";
+/// Folder under the data dir holding the mTLS certificates of `serve` (and, by default,
+/// the ones `controlplane` reads).
+pub const CERTS_DIR: &str = "certs";
 
 /// Flags of `linkflow serve` (each may also come from its `LINKFLOW_*` variable).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -33,6 +38,12 @@ pub struct ServeArgs {
     /// Address of the webhook listener (embedded data plane) [default: 127.0.0.1:8081].
     #[arg(long, env = "LINKFLOW_WEBHOOK", value_name = "ADDR")]
     pub webhook: Option<SocketAddr>,
+    /// UDP address where the embedded data plane takes plans from the control plane over
+    /// QUIC with mutual TLS; the certificates (a dev CA, node and client certificates) are
+    /// generated into <data-dir>/certs on first start and reused afterwards
+    /// [default: 127.0.0.1:8443].
+    #[arg(long, env = "LINKFLOW_QUIC", value_name = "ADDR")]
+    pub quic: Option<SocketAddr>,
     /// PostgreSQL URL (postgres://...); without it, SQLite in the data dir.
     #[arg(long, env = "LINKFLOW_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
@@ -96,6 +107,8 @@ pub struct FileConfig {
     pub api: Option<SocketAddr>,
     /// See [`ServeArgs::webhook`].
     pub webhook: Option<SocketAddr>,
+    /// See [`ServeArgs::quic`].
+    pub quic: Option<SocketAddr>,
     /// See [`ServeArgs::database_url`].
     pub database_url: Option<String>,
     /// See [`ServeArgs::body_bytes_max`].
@@ -133,6 +146,8 @@ pub struct ServeConfig {
     pub api: SocketAddr,
     /// Webhook address.
     pub webhook: SocketAddr,
+    /// QUIC plan receiver address of the embedded data plane.
+    pub quic: SocketAddr,
     /// Database URL (SQLite under the data dir by default).
     pub database_url: String,
     /// Request body limit, bytes.
@@ -183,6 +198,10 @@ impl ServeConfig {
         let webhook = match args.webhook.or(file.webhook) {
             Some(a) => a,
             None => parse_default(WEBHOOK_ADDR_DEFAULT)?,
+        };
+        let quic = match args.quic.or(file.quic) {
+            Some(a) => a,
+            None => parse_default(QUIC_ADDR_DEFAULT)?,
         };
         let database_url = args
             .database_url
@@ -248,6 +267,7 @@ impl ServeConfig {
             data_dir,
             api,
             webhook,
+            quic,
             database_url,
             body_bytes_max,
             rate_limits,
@@ -302,7 +322,7 @@ mod tests {
     #[test]
     fn flags_beat_file_and_file_beats_defaults() {
         let file: FileConfig = toml::from_str(
-            "api = \"127.0.0.1:9000\"\nwebhook = \"127.0.0.1:9001\"\n\
+            "api = \"127.0.0.1:9000\"\nwebhook = \"127.0.0.1:9001\"\nquic = \"127.0.0.1:9002\"\n\
              [rate-limits]\nanonymous = 5\nenterprise = \"unlimited\"\npremium = 7\n",
         )
         .unwrap();
@@ -314,6 +334,9 @@ mod tests {
         let cfg = ServeConfig::merge(&args, &file).unwrap();
         assert_eq!(cfg.api.port(), 7000);
         assert_eq!(cfg.webhook.port(), 9001);
+        assert_eq!(cfg.quic.port(), 9002);
+        let defaults = ServeConfig::merge(&ServeArgs::default(), &FileConfig::default()).unwrap();
+        assert_eq!(defaults.quic.to_string(), QUIC_ADDR_DEFAULT);
         assert_eq!(cfg.rate_limits.anonymous, Some(5));
         assert_eq!(cfg.rate_limits.premium, None);
         assert_eq!(cfg.rate_limits.authenticated, Some(1_000));

@@ -4,8 +4,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{small_workflow, webhook_bench, TestDb, TestServer, TEST_BODY_BYTES_MAX};
-use linkflow_controlplane::deploy::PlanCommand;
+use common::{
+    small_workflow, webhook_bench, PlanCommand, TestDb, TestServer, TARGETS, TEST_BODY_BYTES_MAX,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -50,10 +51,11 @@ async fn reference_workflow_is_created_activated_and_reports_nodes_and_version()
         .await;
     assert_eq!(status, 200, "{act}");
     assert_eq!(act["version"], 1);
+    assert_eq!(act["targets"].as_array().map(Vec::len), Some(TARGETS.len()));
     let target = &act["targets"][0];
     assert_eq!(
         (target["target"].as_str(), target["status"].as_str()),
-        (Some("embedded"), Some("installed"))
+        (Some(TARGETS[0]), Some("installed"))
     );
     let nodes: Vec<&str> = target["nodes"]
         .as_array()
@@ -70,6 +72,7 @@ async fn reference_workflow_is_created_activated_and_reports_nodes_and_version()
             workflow_id,
             version,
             plan,
+            ..
         } => {
             assert_eq!((workflow_id.as_str(), *version), (id, 1));
             assert_eq!(plan.plan_id, act["planId"].as_str().unwrap());
@@ -97,6 +100,137 @@ async fn reference_workflow_is_created_activated_and_reports_nodes_and_version()
         .filter_map(|a| a["status"].as_str())
         .collect();
     assert_eq!(statuses, vec!["activated", "deactivated"]);
+    srv.stop().await;
+    db.cleanup().await;
+}
+
+async fn activate(srv: &TestServer, token: &str, id: &str) -> (u16, Value) {
+    srv.post(
+        &format!("/api/v1/workflows/{id}/activate"),
+        Some(token),
+        &json!({}),
+    )
+    .await
+}
+
+async fn is_active(srv: &TestServer, token: &str, id: &str) -> bool {
+    let (status, wf) = srv.get(&format!("/api/v1/workflows/{id}"), token).await;
+    assert_eq!(status, 200, "{wf}");
+    wf["active"].as_bool().unwrap()
+}
+
+#[tokio::test]
+async fn activation_with_a_node_down_rolls_back_and_records_nothing_active() {
+    let (srv, db) = server().await;
+    let (token, _) = srv.owner().await;
+    let (_, wf) = srv
+        .post("/api/v1/workflows", Some(&token), &webhook_bench())
+        .await;
+    let id = wf["id"].as_str().unwrap().to_owned();
+    srv.down.lock().push(TARGETS[1].to_owned());
+
+    let (status, err) = activate(&srv, &token, &id).await;
+    assert_eq!(status, 502, "{err}");
+    assert_eq!(err["error"]["code"], "DEPLOY_FAILED");
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(TARGETS[1]) && message.contains("LF-QUIC-002"),
+        "{message}"
+    );
+    assert_eq!(err["error"]["details"]["active"], false);
+    let failed = &err["error"]["details"]["targets"][1];
+    assert_eq!(
+        (failed["status"].as_str(), failed["code"].as_str()),
+        (Some("failed"), Some("LF-QUIC-002"))
+    );
+    let rollback = &err["error"]["details"]["rollback"];
+    assert_eq!(rollback[0]["target"], TARGETS[0]);
+    assert_eq!(rollback[0]["status"], "removed");
+    // node-a installed it, then lost it again; node-b was never reached.
+    let seen: Vec<String> = srv
+        .commands
+        .lock()
+        .iter()
+        .map(|c| match c {
+            PlanCommand::Install { target, .. } => format!("install {target}"),
+            PlanCommand::Remove { target, .. } => format!("remove {target}"),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            format!("install {}", TARGETS[0]),
+            format!("remove {}", TARGETS[0])
+        ]
+    );
+    assert!(!is_active(&srv, &token, &id).await);
+    let history = srv
+        .get(&format!("/api/v1/workflows/{id}/activations"), &token)
+        .await
+        .1;
+    assert_eq!(history["data"][0]["status"], "failed");
+    assert_eq!(
+        history["data"][0]["report"]["rollback"][0]["status"],
+        "removed"
+    );
+
+    // With the node back, the same activation succeeds everywhere.
+    srv.down.lock().clear();
+    let (status, act) = activate(&srv, &token, &id).await;
+    assert_eq!(status, 200, "{act}");
+    assert!(is_active(&srv, &token, &id).await);
+    srv.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_failed_new_version_gives_the_nodes_the_active_version_back() {
+    let (srv, db) = server().await;
+    let (token, _) = srv.owner().await;
+    let original = webhook_bench();
+    let (_, wf) = srv.post("/api/v1/workflows", Some(&token), &original).await;
+    let id = wf["id"].as_str().unwrap().to_owned();
+    let (status, v1) = activate(&srv, &token, &id).await;
+    assert_eq!(status, 200, "{v1}");
+    let mut changed = original.clone();
+    changed["name"] = json!("webhook-bench v2");
+    let (status, _) = srv
+        .call(
+            Method::PUT,
+            &format!("/api/v1/workflows/{id}"),
+            Some(&token),
+            Some(&changed),
+        )
+        .await;
+    assert_eq!(status, 200);
+    srv.down.lock().push(TARGETS[1].to_owned());
+    srv.commands.lock().clear();
+
+    let (status, err) = activate(&srv, &token, &id).await;
+    assert_eq!(status, 502, "{err}");
+    assert_eq!(err["error"]["details"]["active"], true);
+    // node-a took version 2, then got version 1 (the activated one) back.
+    let installs: Vec<(String, i64)> = srv
+        .commands
+        .lock()
+        .iter()
+        .filter_map(|c| match c {
+            PlanCommand::Install {
+                target, version, ..
+            } => Some((target.clone(), *version)),
+            PlanCommand::Remove { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        installs,
+        vec![(TARGETS[0].to_owned(), 2), (TARGETS[0].to_owned(), 1)]
+    );
+    let rollback = &err["error"]["details"]["rollback"][0];
+    assert_eq!(
+        (rollback["status"].as_str(), rollback["planId"].as_str()),
+        (Some("installed"), v1["planId"].as_str())
+    );
+    assert!(is_active(&srv, &token, &id).await);
     srv.stop().await;
     db.cleanup().await;
 }

@@ -12,6 +12,8 @@ use super::extract::{ApiBytes, ApiJson, ApiQuery, PageParams};
 use super::workflow_doc::{self, WorkflowDoc};
 use super::AppState;
 use crate::auth::identity::Identity;
+use crate::deploy::restore::{activated_version, compile_version, ACTIVATED};
+use crate::deploy::{DeployReport, Scope, TargetReport, STATUS_FAILED};
 use crate::storage::{
     now_ms, Activation, NewWorkflow, StoreError, Workflow, WorkflowFilter, WorkflowVersion,
 };
@@ -207,7 +209,7 @@ pub async fn remove(
     let (wf, _) = state.store.workflow(&wf_id).await.map_err(not_found)?;
     id.require_change(&wf.owner_id)?;
     if wf.active {
-        let report = state.deployer.undeploy(&wf_id).await;
+        let report = state.deployer.undeploy(Scope::All, &wf_id).await;
         if !report.all_ok() {
             return Err(deploy_failed(report));
         }
@@ -277,7 +279,7 @@ pub async fn export(
     Ok(([(header::CONTENT_TYPE, "application/json")], version.body).into_response())
 }
 
-fn deploy_failed(report: crate::deploy::DeployReport) -> ApiError {
+fn deploy_failed(report: DeployReport) -> ApiError {
     ApiError::new(
         StatusCode::BAD_GATEWAY,
         code::DEPLOY_FAILED,
@@ -286,11 +288,98 @@ fn deploy_failed(report: crate::deploy::DeployReport) -> ApiError {
     .with_details(json!({ "targets": report.targets }))
 }
 
-/// Compiles the current version and deploys it to every data plane.
+/// The activation error: which nodes failed and why, what was rolled back, and what the
+/// workflow still runs.
+fn activation_failed(
+    wf: &Workflow,
+    version: i64,
+    report: &DeployReport,
+    rollback: &DeployReport,
+) -> ApiError {
+    let failures: Vec<String> = report
+        .failed()
+        .map(|t| {
+            format!(
+                "{}: {}",
+                t.target,
+                t.error.as_deref().unwrap_or("failed without a reason")
+            )
+        })
+        .collect();
+    let still = if wf.active {
+        "the previously activated version stays active"
+    } else {
+        "the workflow stays inactive"
+    };
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        code::DEPLOY_FAILED,
+        format!(
+            "workflow {} version {version} was not activated: {} of {} data planes failed ({}); \
+             {} that installed it rolled back, {still}",
+            wf.id,
+            failures.len(),
+            report.targets.len(),
+            failures.join("; "),
+            rollback.targets.len(),
+        ),
+    )
+    .with_details(json!({ "active": wf.active, "targets": report.targets,
+                          "rollback": rollback.targets }))
+}
+
+/// Undoes a partial activation on `targets` (the nodes that may have installed the new
+/// plan): they
+/// get the previously activated version back, or lose the workflow when it was not
+/// active, so every node runs what the database records.
+async fn roll_back(state: &AppState, wf: &Workflow, targets: &[String]) -> DeployReport {
+    if targets.is_empty() {
+        return DeployReport {
+            targets: Vec::new(),
+        };
+    }
+    if !wf.active {
+        return state.deployer.undeploy(Scope::Only(targets), &wf.id).await;
+    }
+    let previous = match activated_version(state.store.as_ref(), wf).await {
+        Ok(version) => compile_version(state.store.as_ref(), &state.compiler, &wf.id, version)
+            .await
+            .map(|plan| (version, plan))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match previous {
+        Ok((version, plan)) => {
+            state
+                .deployer
+                .deploy(Scope::Only(targets), &wf.id, version, &plan)
+                .await
+        }
+        Err(why) => DeployReport {
+            targets: targets
+                .iter()
+                .map(|target| TargetReport {
+                    target: target.clone(),
+                    status: STATUS_FAILED.into(),
+                    plan_id: None,
+                    version: 0,
+                    nodes: Vec::new(),
+                    code: Some(code::DEPLOY_FAILED.into()),
+                    error: Some(format!("rolling back: {why}")),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// Compiles the current version and deploys it to every data plane, all or nothing: when
+/// a data plane fails, the nodes that installed it are rolled back, the activation is
+/// recorded as failed and the workflow keeps its previous state.
 #[utoipa::path(post, path = "/api/v1/workflows/{id}/activate", tag = "workflows",
     params(("id" = String, Path, description = "workflow id")),
     responses((status = 200, description = "which nodes run which version"), (status = 400),
-              (status = 401), (status = 403), (status = 404), (status = 502)),
+              (status = 401), (status = 403), (status = 404),
+              (status = 502, description = "DEPLOY_FAILED: a data plane failed; nothing was activated")),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn activate(
     State(state): State<AppState>,
@@ -316,15 +405,30 @@ pub async fn activate(
         )
         .with_details(json!({ "issues": issues }))
     })?;
-    let report = state.deployer.deploy(&wf_id, version.version, &plan).await;
+    let report = state
+        .deployer
+        .deploy(Scope::All, &wf_id, version.version, &plan)
+        .await;
     let ok = report.all_ok();
+    let rollback = if ok {
+        DeployReport {
+            targets: Vec::new(),
+        }
+    } else {
+        roll_back(&state, &wf, &report.maybe_applied()).await
+    };
+    let mut recorded = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    if !ok {
+        recorded["rollback"] =
+            serde_json::to_value(&rollback.targets).map_err(ApiError::internal)?;
+    }
     let activation = Activation {
         id: uuid::Uuid::new_v4().to_string(),
         workflow_id: wf_id.clone(),
         version: version.version,
         plan_id: plan.plan_id.clone(),
-        status: if ok { "activated" } else { "failed" }.into(),
-        report: serde_json::to_string(&report).map_err(ApiError::internal)?,
+        status: if ok { ACTIVATED } else { "failed" }.into(),
+        report: recorded.to_string(),
         created_at: now_ms(),
     };
     // A failed deploy leaves the previous active state as it was.
@@ -333,7 +437,10 @@ pub async fn activate(
         .record_activation(&activation, ok || wf.active, &id.actor())
         .await?;
     if !ok {
-        return Err(deploy_failed(report));
+        tracing::warn!(workflow = %wf_id, version = version.version,
+            failed = report.failed().count(), rolled_back = rollback.targets.len(),
+            "activation failed on a data plane; rolled back");
+        return Err(activation_failed(&wf, version.version, &report, &rollback));
     }
     Ok(Json(
         json!({ "workflowId": wf_id, "active": true, "version": version.version,
@@ -353,7 +460,7 @@ pub async fn deactivate(
 ) -> ApiResult<Json<Value>> {
     let (wf, version) = state.store.workflow(&wf_id).await.map_err(not_found)?;
     id.require_change(&wf.owner_id)?;
-    let report = state.deployer.undeploy(&wf_id).await;
+    let report = state.deployer.undeploy(Scope::All, &wf_id).await;
     let ok = report.all_ok();
     let activation = Activation {
         id: uuid::Uuid::new_v4().to_string(),

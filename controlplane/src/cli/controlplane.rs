@@ -5,20 +5,22 @@
 //! so they come from `linkflow certs init DIR` (the control plane reads `ca.pem`,
 //! `client.pem`, `client-key.pem`). Executions are read from the nodes' admin ports
 //! (`--dataplane-admin URL`, `GET /executions`); without any, from the database.
+//!
+//! On start, every workflow the database records as active is deployed again to every
+//! node before the API opens (nodes keep plans in memory only). An activation is all or
+//! nothing: when a node fails, the nodes that installed the plan are rolled back.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
-
-use super::serve::{foundation, shutdown_signal, Foundation};
-use crate::config::{ServeArgs, ServeConfig};
+use super::serve::{bind_api, foundation, restore, shutdown_signal};
+use crate::config::{ServeArgs, ServeConfig, CERTS_DIR};
 use crate::deploy::executions::{AdminExecutions, StoreExecutions};
 use crate::deploy::quic::{QuicDeployer, TARGETS_MAX};
 use crate::deploy::EngineCompiler;
 use crate::quic::ClientTls;
-use crate::server::{app, serve, Parts};
+use crate::server::serve;
 
 /// Arguments of `linkflow controlplane` (each may also come from its `LINKFLOW_*` variable;
 /// rate limits and the body limit come from `--config`).
@@ -75,17 +77,11 @@ pub fn run(args: &ControlplaneArgs) -> anyhow::Result<()> {
         ..ServeArgs::default()
     };
     let config = ServeConfig::load(&serve_args).map_err(anyhow::Error::msg)?;
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LINKFLOW_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    super::init_logs();
     let certs = args
         .certs
         .clone()
-        .unwrap_or_else(|| config.data_dir.join("certs"));
+        .unwrap_or_else(|| config.data_dir.join(CERTS_DIR));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -97,7 +93,7 @@ async fn serve_control_plane(
     config: ServeConfig,
     certs: PathBuf,
 ) -> anyhow::Result<()> {
-    let Foundation { store, key, signer } = foundation(&config).await?;
+    let foundation = foundation(&config).await?;
     let deployer = Arc::new(
         QuicDeployer::new(&args.dataplanes, ClientTls::from_dir(&certs))
             .map_err(anyhow::Error::msg)?,
@@ -107,7 +103,7 @@ async fn serve_control_plane(
         "data planes");
     deployer.watch();
     let executions = if args.dataplane_admins.is_empty() {
-        StoreExecutions::shared(store.clone())
+        StoreExecutions::shared(foundation.store.clone())
     } else {
         let bases = args
             .dataplane_admins
@@ -116,24 +112,15 @@ async fn serve_control_plane(
             .collect();
         AdminExecutions::shared(bases)
     };
-    let (router, _) = app(Parts {
-        store,
-        compiler: EngineCompiler::shared(),
-        deployer,
-        executions,
-        signer,
-        key,
-        rate_limits: config.rate_limits.clone(),
-        body_bytes_max: config.body_bytes_max,
-    });
-    let api = tokio::net::TcpListener::bind(config.api)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.api))?;
+    let compiler = EngineCompiler::shared();
+    let up = deployer.connected_targets();
+    restore(foundation.store.as_ref(), &compiler, deployer.as_ref(), &up).await?;
+    let api = bind_api(&config, foundation, compiler, deployer, executions).await?;
     println!(
         "linkflow controlplane: API on http://{}/api/v1, {connected}/{} data planes connected",
-        config.api,
+        api.addr,
         args.dataplanes.len()
     );
-    serve(api, router, shutdown_signal()).await?;
+    serve(api.listener, api.router, shutdown_signal()).await?;
     Ok(())
 }

@@ -59,14 +59,7 @@ pub struct DataplaneArgs {
 
 /// Starts the node, installs the plans, serves until SIGTERM/SIGINT.
 pub fn run(args: &DataplaneArgs) -> anyhow::Result<()> {
-    // JSON logs; a subscriber set earlier (tests, `serve`) wins.
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LINKFLOW_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    super::init_logs();
     let mut plans = Vec::new();
     for path in &args.plans {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;

@@ -18,6 +18,18 @@ pub mod serve;
 
 use std::process::ExitCode;
 
+/// JSON logs on stdout, filtered by `LINKFLOW_LOG` (default `info`), for the long-running
+/// commands (`serve`, `controlplane`, `dataplane`). A subscriber set earlier (tests) wins.
+pub(crate) fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LINKFLOW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+}
+
 /// The `linkflow` command line.
 #[derive(Debug, clap::Parser)]
 #[command(
@@ -42,7 +54,9 @@ pub enum Command {
     Compat(compat::CompatArgs),
     /// Execute a workflow in-process and print the result.
     Run(run::RunArgs),
-    /// Run the control plane with an embedded data plane.
+    /// Run the control plane with an embedded data plane; plans go to it over QUIC on
+    /// loopback (mutual TLS, certificates generated into <data-dir>/certs on first start),
+    /// and workflows that were active are deployed again on every start.
     Serve(crate::config::ServeArgs),
     /// Run the control plane alone, deploying to data-plane nodes over QUIC.
     Controlplane(controlplane::ControlplaneArgs),

@@ -2,36 +2,42 @@
 //! everything on 127.0.0.1.
 //!
 //! The data plane is the real node of `linkflow dataplane` (glommio shards serving the
-//! webhook address); the REST API runs on a tokio runtime beside it. Shutdown order: stop
-//! the API (no new deploys), then drain the shards (open webhook requests finish).
+//! webhook address) with its QUIC plan receiver on `--quic`; the control plane (REST API on
+//! a tokio runtime beside it) deploys to it over QUIC with mutual TLS on loopback, exactly
+//! as `linkflow controlplane` deploys to remote nodes. The certificates (a dev CA, the
+//! node's and the control plane's) are generated into `<data-dir>/certs` on first start
+//! and reused afterwards. Before the API opens, every workflow the database records as
+//! active is deployed again ([`crate::deploy::restore`]): a restart brings the webhooks
+//! back. Shutdown order: stop the API (no new deploys), stop the plan receiver, then drain
+//! the shards (open webhook requests finish).
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
 
 use crate::auth::{random_secret, TokenSigner};
+use crate::certs::ensure_dev_certs;
 pub use crate::config::ServeArgs;
-use crate::config::{secret, ServeConfig};
+use crate::config::{secret, ServeConfig, CERTS_DIR};
 use crate::credentials::EncryptionKey;
-use crate::deploy::embedded::EmbeddedNode;
 use crate::deploy::executions::StoreExecutions;
 use crate::deploy::journal_source::JournalExecutions;
-use crate::deploy::{EngineCompiler, InProcessDeployer};
+use crate::deploy::quic::QuicDeployer;
+use crate::deploy::restore::restore_active;
+use crate::deploy::{Compiler, Deployer, EngineCompiler, ExecutionSource, Scope};
+use crate::quic::ClientTls;
 use crate::server::{app, serve, Parts};
 use crate::storage::{SqlStore, Store};
+use linkflow_dataplane::control::{spawn_quic_receiver, ServerTlsFiles};
 use linkflow_dataplane::journal::JournalConfig;
-use linkflow_dataplane::node::NodeConfig;
+use linkflow_dataplane::node::{Node, NodeConfig};
 
 /// Runs the server until Ctrl-C / SIGTERM.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::load(args).map_err(anyhow::Error::msg)?;
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LINKFLOW_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    super::init_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -81,47 +87,148 @@ pub(crate) async fn foundation(config: &ServeConfig) -> anyhow::Result<Foundatio
     })
 }
 
-async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
-    let Foundation { store, key, signer } = foundation(&config).await?;
-    let node = start_node(&config)?;
-    let deployer = Arc::new(InProcessDeployer::new(node.sink()));
-    let executions = match node.link().journal() {
-        Some(journal) => JournalExecutions::shared(journal.clone()),
-        None => StoreExecutions::shared(store.clone()),
-    };
+/// The API of a control plane, bound and ready to serve.
+pub(crate) struct Api {
+    /// The listener (bound to `config.api`).
+    pub listener: tokio::net::TcpListener,
+    /// The bound address (resolved when port 0 was asked for).
+    pub addr: SocketAddr,
+    /// The routes.
+    pub router: Router,
+}
+
+/// Builds the REST API over `foundation` and binds `config.api`: the start-up step
+/// `serve` and `controlplane` share.
+pub(crate) async fn bind_api(
+    config: &ServeConfig,
+    foundation: Foundation,
+    compiler: Arc<dyn Compiler>,
+    deployer: Arc<dyn Deployer>,
+    executions: Arc<dyn ExecutionSource>,
+) -> anyhow::Result<Api> {
+    let Foundation { store, key, signer } = foundation;
     let (router, _) = app(Parts {
         executions,
         store,
-        compiler: EngineCompiler::shared(),
+        compiler,
         deployer,
         signer,
         key,
         rate_limits: config.rate_limits.clone(),
         body_bytes_max: config.body_bytes_max,
     });
-
-    let api = tokio::net::TcpListener::bind(config.api)
+    let listener = tokio::net::TcpListener::bind(config.api)
         .await
         .with_context(|| format!("cannot listen on {}", config.api))?;
-    tracing::info!(api = %config.api, webhook = %node.webhook_addr(), shards = config.shards,
-        data_dir = %config.data_dir.display(), "linkflow serving");
+    let addr = listener.local_addr()?;
+    Ok(Api {
+        listener,
+        addr,
+        router,
+    })
+}
+
+/// Deploys every active workflow to the connected data planes `targets` (after a restart
+/// they run nothing) and logs what did not come back. Nodes that do not answer at start
+/// are left out rather than waited for, one connect timeout per workflow.
+pub(crate) async fn restore(
+    store: &dyn Store,
+    compiler: &Arc<dyn Compiler>,
+    deployer: &dyn Deployer,
+    targets: &[String],
+) -> anyhow::Result<()> {
+    if targets.is_empty() {
+        tracing::warn!("no data plane connected: active workflows are not deployed again");
+        return Ok(());
+    }
+    let summary = restore_active(store, compiler, deployer, Scope::Only(targets))
+        .await
+        .context("reading the active workflows")?;
+    tracing::info!(
+        restored = summary.restored,
+        failed = summary.failed.len(),
+        "active workflows deployed again"
+    );
+    for (workflow, why) in &summary.failed {
+        tracing::warn!(workflow = %workflow, why = %why, "active workflow not restored");
+    }
+    Ok(())
+}
+
+async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
+    let foundation = foundation(&config).await?;
+    let certs = config.data_dir.join(CERTS_DIR);
+    let made =
+        ensure_dev_certs(&certs).with_context(|| format!("certificates in {}", certs.display()))?;
+    if made.created {
+        tracing::info!(dir = %certs.display(),
+            "generated the mTLS certificates of the embedded data plane (first start)");
+    }
+    let node = start_node(&config)?;
+    let receiver =
+        match spawn_quic_receiver(config.quic, ServerTlsFiles::from_dir(&certs), node.link()) {
+            Ok(receiver) => receiver,
+            Err(e) => {
+                tokio::task::spawn_blocking(move || node.drain()).await?;
+                return Err(e).context("starting the embedded data plane's plan receiver");
+            }
+        };
+    let quic = dial_addr(receiver.addr());
+    let deployer = Arc::new(
+        QuicDeployer::new(&[quic.to_string()], ClientTls::from_dir(&certs))
+            .map_err(anyhow::Error::msg)?,
+    );
+    let connected = deployer.connect_all().await;
+    if connected == 0 {
+        tracing::warn!(quic = %quic, "the embedded data plane does not answer over QUIC yet");
+    }
+    deployer.watch();
+    let executions = match node.link().journal() {
+        Some(journal) => JournalExecutions::shared(journal.clone()),
+        None => StoreExecutions::shared(foundation.store.clone()),
+    };
+    let compiler = EngineCompiler::shared();
+    let up = deployer.connected_targets();
+    restore(foundation.store.as_ref(), &compiler, deployer.as_ref(), &up).await?;
+    let api = bind_api(&config, foundation, compiler, deployer, executions).await?;
+    tracing::info!(api = %api.addr, webhook = %node.webhook_addr(), quic = %quic,
+        shards = config.shards, data_dir = %config.data_dir.display(), "linkflow serving");
     println!(
-        "linkflow: API on http://{}/api/v1, webhooks on http://{}/webhook/",
-        config.api,
+        "linkflow: API on http://{}/api/v1, webhooks on http://{}/webhook/, plans (QUIC, mTLS) on {quic}",
+        api.addr,
         node.webhook_addr()
     );
 
-    // The API stops first (no deploys during the drain), then the shards drain.
-    let served = serve(api, router, shutdown_signal()).await;
+    // The API stops first (no deploys during the drain), then the plan receiver, then the
+    // shards drain.
+    let served = serve(api.listener, api.router, shutdown_signal()).await;
     tracing::info!("shutting down");
-    let draining = node.clone();
-    tokio::task::spawn_blocking(move || draining.stop()).await?;
+    tokio::task::spawn_blocking(move || {
+        receiver.stop();
+        node.drain();
+    })
+    .await?;
     served?;
     Ok(())
 }
 
-/// Starts the embedded data-plane node on the webhook address.
-fn start_node(config: &ServeConfig) -> anyhow::Result<Arc<EmbeddedNode>> {
+/// The address the control plane dials for a receiver bound to `bound`: a wildcard bind
+/// (`0.0.0.0`, `::`) is reached on loopback, which the node certificate names.
+fn dial_addr(bound: SocketAddr) -> SocketAddr {
+    match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), bound.port())
+        }
+        _ => bound,
+    }
+}
+
+/// Starts the embedded data-plane node on the webhook address, its journal under the
+/// data dir; returns once every shard accepts.
+fn start_node(config: &ServeConfig) -> anyhow::Result<Node> {
     let mut node_config = NodeConfig::new(config.webhook);
     node_config.shards = config.shards;
     node_config.base_url = format!("http://{}/", config.webhook);
@@ -129,7 +236,7 @@ fn start_node(config: &ServeConfig) -> anyhow::Result<Arc<EmbeddedNode>> {
     journal.durability = config.durability;
     journal.record_level = config.record_level;
     node_config.journal = Some(journal);
-    EmbeddedNode::start(node_config)
+    Node::start(node_config)
         .with_context(|| format!("cannot start the data plane on {}", config.webhook))
 }
 
@@ -150,4 +257,17 @@ pub(crate) async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_binds_are_dialled_on_loopback() {
+        let dial = |s: &str| dial_addr(s.parse().unwrap()).to_string();
+        assert_eq!(dial("0.0.0.0:8443"), "127.0.0.1:8443");
+        assert_eq!(dial("[::]:8443"), "[::1]:8443");
+        assert_eq!(dial("127.0.0.1:9000"), "127.0.0.1:9000");
+    }
 }

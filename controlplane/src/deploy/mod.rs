@@ -3,21 +3,22 @@
 //! Two seams keep the API independent of how plans are built and shipped:
 //! - [`Compiler`]: workflow JSON -> sealed plan bytes, plus the node catalogue. The codec
 //!   crate implements the real one.
-//! - [`Deployer`]: sealed plans -> data planes. [`InProcessDeployer`] hands plans to the
-//!   data-plane node embedded in the same process (`linkflow serve`, [`embedded`]) through a
-//!   [`PlanSink`]; the QUIC deployer implements the same trait for remote data planes.
+//! - [`Deployer`]: sealed plans -> data planes. [`quic::QuicDeployer`] is the one
+//!   implementation: every data plane, the one `linkflow serve` embeds included, takes
+//!   plans over QUIC with mutual TLS, so the embedded node is reached exactly as a remote one.
 //! - [`ExecutionSource`]: execution queries, answered by the data planes' journals.
+//!
+//! [`restore`] deploys what the database says is active (on start), and is the source of
+//! a stored version's plan for rollbacks.
 
-pub mod embedded;
 mod engine_compiler;
 pub mod executions;
-mod in_process;
 pub mod journal_source;
 pub mod quic;
+pub mod restore;
 
 pub use engine_compiler::EngineCompiler;
 pub use executions::{ExecutionPage, ExecutionQuery, ExecutionSource, SourceError};
-pub use in_process::{InProcessDeployer, PlanCommand, PlanSink};
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -77,7 +78,7 @@ pub trait Compiler: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetReport {
-    /// Data plane address or `embedded`.
+    /// Data plane address (`HOST:PORT` of its QUIC plan receiver).
     pub target: String,
     /// `installed`, `removed` or `failed`.
     pub status: String,
@@ -88,6 +89,10 @@ pub struct TargetReport {
     pub version: i64,
     /// Nodes running that version.
     pub nodes: Vec<String>,
+    /// Stable code of the failure (`LF-QUIC-002`: unreachable, `LF-QUIC-004`: plan
+    /// refused, ...; see docs/errors.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Failure reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -101,20 +106,86 @@ pub struct DeployReport {
     pub targets: Vec<TargetReport>,
 }
 
+/// Failure codes after which a node may or may not have applied the change (timeout,
+/// broken stream, shard acknowledgement timeout).
+pub const OUTCOME_UNKNOWN_CODES: [&str; 3] = [
+    linkflow_codec::wire::codes::TIMEOUT,
+    linkflow_codec::wire::codes::STREAM,
+    linkflow_codec::wire::codes::SHARD_TIMEOUT,
+];
+
+/// [`TargetReport::status`] of a target that failed.
+pub const STATUS_FAILED: &str = "failed";
+/// [`TargetReport::status`] of a target that runs the plan.
+pub const STATUS_INSTALLED: &str = "installed";
+/// [`TargetReport::status`] of a target that no longer runs the workflow.
+pub const STATUS_REMOVED: &str = "removed";
+
 impl DeployReport {
     /// Whether every target accepted the change.
     pub fn all_ok(&self) -> bool {
-        self.targets.iter().all(|t| t.status != "failed")
+        self.targets.iter().all(|t| t.status != STATUS_FAILED)
+    }
+
+    /// The targets that may have applied the change: those that accepted it and those
+    /// whose failure leaves it unknown (the request timed out, the stream broke, a shard
+    /// did not acknowledge in time). A rollback goes to all of them; undoing a change a
+    /// node never applied is harmless.
+    pub fn maybe_applied(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter(|t| {
+                t.status != STATUS_FAILED
+                    || t.code
+                        .as_deref()
+                        .is_some_and(|c| OUTCOME_UNKNOWN_CODES.contains(&c))
+            })
+            .map(|t| t.target.clone())
+            .collect()
+    }
+
+    /// The targets that failed.
+    pub fn failed(&self) -> impl Iterator<Item = &TargetReport> {
+        self.targets.iter().filter(|t| t.status == STATUS_FAILED)
+    }
+}
+
+/// Which data planes a deploy or removal goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every configured data plane (activation, deactivation, restore).
+    All,
+    /// Only these targets (by [`TargetReport::target`]): rolling back the nodes that
+    /// installed a plan whose activation failed elsewhere.
+    Only(&'a [String]),
+}
+
+impl Scope<'_> {
+    /// Whether `target` is in scope.
+    pub fn includes(&self, target: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Only(targets) => targets.iter().any(|t| t == target),
+        }
     }
 }
 
 /// Ships plans to data planes.
 #[async_trait]
 pub trait Deployer: Send + Sync {
-    /// Installs `plan` (version `version` of `workflow_id`) on every data plane.
-    async fn deploy(&self, workflow_id: &str, version: i64, plan: &CompiledPlan) -> DeployReport;
-    /// Removes the workflow's plan from every data plane.
-    async fn undeploy(&self, workflow_id: &str) -> DeployReport;
+    /// Installs `plan` (version `version` of `workflow_id`) on the data planes in `scope`.
+    /// A node running a newer version of the workflow takes this one too: the control
+    /// plane is the authority on versions (re-activating an older one is a rollback).
+    async fn deploy(
+        &self,
+        scope: Scope<'_>,
+        workflow_id: &str,
+        version: i64,
+        plan: &CompiledPlan,
+    ) -> DeployReport;
+    /// Removes the workflow's plan from the data planes in `scope`; a node that does not
+    /// run it counts as removed.
+    async fn undeploy(&self, scope: Scope<'_>, workflow_id: &str) -> DeployReport;
     /// Data planes currently reachable (for `/health/ready`).
     fn connected(&self) -> usize;
 }

@@ -1,9 +1,11 @@
 //! [`QuicDeployer`]: plans to data-plane nodes over QUIC with mutual TLS (the client of
-//! `crate::quic`), for `linkflow serve` (one node on loopback) and `linkflow controlplane`
-//! (every `--dataplane HOST:PORT`).
+//! `crate::quic`), for `linkflow serve` (its embedded node, on loopback) and
+//! `linkflow controlplane` (every `--dataplane HOST:PORT`).
 //!
 //! One [`PlanClient`] per node, connected lazily and kept; a node that cannot be reached
-//! is reported `failed` for that deploy and retried on the next one. Deploys go to every
+//! is reported `failed` (with its `LF-QUIC-*` code) for that deploy and retried on the next
+//! one. Connecting gives up after [`CONNECT_TIMEOUT`] per attempt (three attempts with
+//! backoff), so an activation with a node down fails within seconds, not minutes. Deploys go to every
 //! node at once; the report lists each node with the version it runs afterwards. The
 //! control plane is the authority on versions, so deploys allow an older version than a
 //! node runs (re-activating a previous version is a rollback, not a mistake).
@@ -16,11 +18,17 @@ use async_trait::async_trait;
 use linkflow_codec::wire::{self, UndeployReply};
 use tokio::sync::Mutex;
 
-use super::{CompiledPlan, DeployReport, Deployer, TargetReport};
-use crate::quic::{ClientTls, DeployOptions, PlanClient, QuicError};
+use super::{
+    CompiledPlan, DeployReport, Deployer, Scope, TargetReport, STATUS_FAILED, STATUS_INSTALLED,
+    STATUS_REMOVED,
+};
+use crate::quic::{ClientOptions, ClientTls, DeployOptions, PlanClient, QuicError};
 
 /// How often [`QuicDeployer::watch`] checks that each node answers.
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+/// Longest one connection attempt (UDP + TLS handshake) to a node may take. Nodes are on
+/// the same network as the control plane: a handshake that takes longer is a node down.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most data planes one control plane deploys to.
 pub const TARGETS_MAX: usize = 256;
 
@@ -61,7 +69,9 @@ impl QuicDeployer {
     /// Connects to every node (and says `Hello`); returns how many answered.
     pub async fn connect_all(&self) -> usize {
         let answers = self
-            .each(|target, tls| async move { check(&target, &tls).await })
+            .each(Scope::All, |target, tls| async move {
+                check(&target, &tls).await
+            })
             .await;
         answers.into_iter().filter(|up| *up).count()
     }
@@ -79,8 +89,17 @@ impl QuicDeployer {
         });
     }
 
-    /// Runs `job` for every node at once; results in target order.
-    async fn each<F, Fut, T>(&self, job: F) -> Vec<T>
+    /// The addresses of the nodes that answered the last request or check, in order.
+    pub fn connected_targets(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter(|t| t.up.load(Ordering::Relaxed))
+            .map(|t| t.addr.clone())
+            .collect()
+    }
+
+    /// Runs `job` for every node in `scope` at once; results in target order.
+    async fn each<F, Fut, T>(&self, scope: Scope<'_>, job: F) -> Vec<T>
     where
         F: Fn(Arc<Target>, Arc<ClientTls>) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
@@ -89,6 +108,7 @@ impl QuicDeployer {
         let handles: Vec<_> = self
             .targets
             .iter()
+            .filter(|t| scope.includes(&t.addr))
             .map(|t| tokio::spawn(job(t.clone(), self.tls.clone())))
             .collect();
         let mut out = Vec::with_capacity(handles.len());
@@ -108,7 +128,11 @@ async fn client(target: &Target, tls: &ClientTls) -> Result<Arc<PlanClient>, Qui
     if let Some(client) = slot.as_ref() {
         return Ok(client.clone());
     }
-    let client = Arc::new(PlanClient::connect(&target.addr, tls).await?);
+    let options = ClientOptions {
+        connect_timeout: CONNECT_TIMEOUT,
+        ..ClientOptions::default()
+    };
+    let client = Arc::new(PlanClient::connect_with(&target.addr, tls, options).await?);
     *slot = Some(client.clone());
     Ok(client)
 }
@@ -137,10 +161,16 @@ async fn check(target: &Target, tls: &ClientTls) -> bool {
 
 #[async_trait]
 impl Deployer for QuicDeployer {
-    async fn deploy(&self, _workflow_id: &str, version: i64, plan: &CompiledPlan) -> DeployReport {
+    async fn deploy(
+        &self,
+        scope: Scope<'_>,
+        _workflow_id: &str,
+        version: i64,
+        plan: &CompiledPlan,
+    ) -> DeployReport {
         let plan = plan.clone();
         let targets = self
-            .each(move |target, tls| {
+            .each(scope, move |target, tls| {
                 let plan = plan.clone();
                 async move {
                     let options = DeployOptions {
@@ -155,10 +185,11 @@ impl Deployer for QuicDeployer {
                     match result {
                         Ok(reply) => TargetReport {
                             target: target.addr.clone(),
-                            status: "installed".into(),
+                            status: STATUS_INSTALLED.into(),
                             plan_id: Some(reply.plan.plan_id),
                             version: i64::try_from(reply.plan.version).unwrap_or(version),
                             nodes: plan.nodes.clone(),
+                            code: None,
                             error: None,
                         },
                         Err(e) => failed(&target, version, e),
@@ -169,10 +200,10 @@ impl Deployer for QuicDeployer {
         DeployReport { targets }
     }
 
-    async fn undeploy(&self, workflow_id: &str) -> DeployReport {
+    async fn undeploy(&self, scope: Scope<'_>, workflow_id: &str) -> DeployReport {
         let workflow_id = workflow_id.to_owned();
         let targets = self
-            .each(move |target, tls| {
+            .each(scope, move |target, tls| {
                 let workflow_id = workflow_id.clone();
                 async move {
                     let result = match client(&target, &tls).await {
@@ -194,13 +225,14 @@ impl Deployer for QuicDeployer {
                     match result {
                         Ok(reply) => TargetReport {
                             target: target.addr.clone(),
-                            status: "removed".into(),
+                            status: STATUS_REMOVED.into(),
                             plan_id: None,
                             version: reply
                                 .removed
                                 .first()
                                 .map_or(0, |p| i64::try_from(p.version).unwrap_or(0)),
                             nodes: Vec::new(),
+                            code: None,
                             error: None,
                         },
                         Err(e) => failed(&target, 0, e),
@@ -222,10 +254,11 @@ impl Deployer for QuicDeployer {
 fn failed(target: &Target, version: i64, error: QuicError) -> TargetReport {
     TargetReport {
         target: target.addr.clone(),
-        status: "failed".into(),
+        status: STATUS_FAILED.into(),
         plan_id: None,
         version,
         nodes: Vec::new(),
+        code: Some(error.code().to_owned()),
         error: Some(error.to_string()),
     }
 }

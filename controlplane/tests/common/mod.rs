@@ -4,18 +4,18 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use linkflow_controlplane::api::AppState;
 use linkflow_controlplane::auth::TokenSigner;
 use linkflow_controlplane::credentials::EncryptionKey;
-use linkflow_controlplane::deploy::embedded::EmbeddedNode;
 use linkflow_controlplane::deploy::executions::StoreExecutions;
-use linkflow_controlplane::deploy::journal_source::JournalExecutions;
-use linkflow_controlplane::deploy::{EngineCompiler, InProcessDeployer, PlanCommand};
+use linkflow_controlplane::deploy::{
+    CompiledPlan, DeployReport, Deployer, EngineCompiler, Scope, TargetReport, STATUS_FAILED,
+    STATUS_INSTALLED, STATUS_REMOVED,
+};
 use linkflow_controlplane::ratelimit::TierLimits;
 use linkflow_controlplane::server::{app, serve, Parts};
 use linkflow_controlplane::storage::{SqlStore, Store};
-use linkflow_dataplane::journal::JournalConfig;
-use linkflow_dataplane::node::{NodeConfig, Placement};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use sqlx::Connection;
@@ -84,16 +84,115 @@ impl TestDb {
     }
 }
 
-/// A control plane on 127.0.0.1:0 with an in-process deployer that records plan commands.
+/// What the recording deployer was asked to do, per target.
+#[derive(Debug, Clone)]
+pub enum PlanCommand {
+    /// Install `plan` (version `version` of `workflow_id`) on `target`.
+    Install {
+        target: String,
+        workflow_id: String,
+        version: i64,
+        plan: CompiledPlan,
+    },
+    /// Remove `workflow_id` from `target`.
+    Remove { target: String, workflow_id: String },
+}
+
+/// Names of the recording deployer's two data planes.
+pub const TARGETS: [&str; 2] = ["node-a:8443", "node-b:8443"];
+
+/// A deployer standing for data planes: records every command per target and fails the
+/// targets marked down (as an unreachable node: `LF-QUIC-002`, nothing applied).
+pub struct RecordingDeployer {
+    pub commands: Arc<Mutex<Vec<PlanCommand>>>,
+    pub down: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordingDeployer {
+    fn report(&self, scope: Scope<'_>, mut each: impl FnMut(&str) -> TargetReport) -> DeployReport {
+        let down = self.down.lock().clone();
+        let targets = TARGETS
+            .iter()
+            .filter(|t| scope.includes(t))
+            .map(|t| {
+                if down.iter().any(|d| d == t) {
+                    TargetReport {
+                        target: (*t).to_owned(),
+                        status: STATUS_FAILED.into(),
+                        plan_id: None,
+                        version: 0,
+                        nodes: Vec::new(),
+                        code: Some("LF-QUIC-002".into()),
+                        error: Some("LF-QUIC-002: connecting: node is down".into()),
+                    }
+                } else {
+                    each(t)
+                }
+            })
+            .collect();
+        DeployReport { targets }
+    }
+}
+
+#[async_trait]
+impl Deployer for RecordingDeployer {
+    async fn deploy(
+        &self,
+        scope: Scope<'_>,
+        workflow_id: &str,
+        version: i64,
+        plan: &CompiledPlan,
+    ) -> DeployReport {
+        self.report(scope, |target| {
+            self.commands.lock().push(PlanCommand::Install {
+                target: target.to_owned(),
+                workflow_id: workflow_id.to_owned(),
+                version,
+                plan: plan.clone(),
+            });
+            TargetReport {
+                target: target.to_owned(),
+                status: STATUS_INSTALLED.into(),
+                plan_id: Some(plan.plan_id.clone()),
+                version,
+                nodes: plan.nodes.clone(),
+                code: None,
+                error: None,
+            }
+        })
+    }
+
+    async fn undeploy(&self, scope: Scope<'_>, workflow_id: &str) -> DeployReport {
+        self.report(scope, |target| {
+            self.commands.lock().push(PlanCommand::Remove {
+                target: target.to_owned(),
+                workflow_id: workflow_id.to_owned(),
+            });
+            TargetReport {
+                target: target.to_owned(),
+                status: STATUS_REMOVED.into(),
+                plan_id: None,
+                version: 0,
+                nodes: Vec::new(),
+                code: None,
+                error: None,
+            }
+        })
+    }
+
+    fn connected(&self) -> usize {
+        TARGETS.len() - self.down.lock().len()
+    }
+}
+
+/// A control plane on 127.0.0.1:0 with a [`RecordingDeployer`].
 pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub state: AppState,
     pub commands: Arc<Mutex<Vec<PlanCommand>>>,
-    /// Base URL of the embedded data plane's webhook listener (`start_embedded` only).
-    pub webhook: Option<String>,
-    /// The real data-plane node (`start_embedded` only).
-    pub node: Option<Arc<EmbeddedNode>>,
+    /// Targets of the recording deployer that fail every command.
+    pub down: Arc<Mutex<Vec<String>>>,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -115,45 +214,14 @@ impl TestServer {
     }
 
     pub async fn start_with(store: Arc<dyn Store>, rate_limits: TierLimits) -> TestServer {
-        TestServer::build(store, rate_limits, false).await
-    }
-
-    /// A control plane whose deployer feeds a real data-plane node (glommio shards) on its
-    /// own port.
-    pub async fn start_embedded(store: Arc<dyn Store>) -> TestServer {
-        let limits = TierLimits {
-            anonymous: None,
-            authenticated: None,
-            ..TierLimits::default()
-        };
-        TestServer::build(store, limits, true).await
-    }
-
-    async fn build(store: Arc<dyn Store>, rate_limits: TierLimits, embedded: bool) -> TestServer {
         let commands = Arc::new(Mutex::new(Vec::new()));
-        let log = commands.clone();
-        let node = embedded.then(|| {
-            let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap());
-            config.shards = 2;
-            config.placement = Placement::Unbound;
-            let dir = std::env::temp_dir().join(format!("lf-journal-{}", uuid::Uuid::new_v4()));
-            config.journal = Some(JournalConfig::new(dir));
-            EmbeddedNode::start(config).unwrap()
-        });
-        let executions = match node.as_ref().and_then(|n| n.link().journal().cloned()) {
-            Some(journal) => JournalExecutions::shared(journal),
-            None => StoreExecutions::shared(store.clone()),
+        let down = Arc::new(Mutex::new(Vec::new()));
+        let deployer = RecordingDeployer {
+            commands: commands.clone(),
+            down: down.clone(),
         };
-        let webhook = node
-            .as_ref()
-            .map(|n| format!("http://{}", n.webhook_addr()));
-        let forward = node.as_ref().map(|n| n.sink());
-        let deployer = InProcessDeployer::new(Arc::new(move |c: PlanCommand| {
-            log.lock().push(c.clone());
-            forward.as_ref().map_or(Ok(()), |sink| sink(c))
-        }));
         let (router, state) = app(Parts {
-            executions,
+            executions: StoreExecutions::shared(store.clone()),
             store,
             compiler: EngineCompiler::shared(),
             deployer: Arc::new(deployer),
@@ -171,8 +239,7 @@ impl TestServer {
             client: reqwest::Client::new(),
             state,
             commands,
-            webhook,
-            node,
+            down,
             shutdown: Some(tx),
             tasks,
         }
@@ -188,11 +255,6 @@ impl TestServer {
         }
         for task in self.tasks.drain(..) {
             task.await.unwrap().unwrap();
-        }
-        if let Some(node) = self.node.take() {
-            tokio::task::spawn_blocking(move || node.stop())
-                .await
-                .unwrap();
         }
     }
 

@@ -1,0 +1,160 @@
+//! What the database says runs, brought back onto the data planes.
+//!
+//! Data planes keep plans in memory only: a node (or the node `linkflow serve` embeds)
+//! starts empty. The database is the record of what is active, so on start the control
+//! plane compiles every active workflow's activated version again and deploys it
+//! ([`restore_active`]); webhooks come back without anyone re-activating them. Compiling
+//! is deterministic (same workflow, same plan id), and a node that already runs a plan
+//! takes the same plan id again as a no-op, so restoring onto a node that kept running is
+//! harmless.
+//!
+//! The activated version is the one of the workflow's last successful activation, not
+//! the newest saved one: saving a new version of an active workflow does not deploy it.
+
+use std::sync::Arc;
+
+use super::{CompileIssue, CompiledPlan, Compiler, Deployer, Scope};
+use crate::storage::{Cursor, Store, StoreError, Workflow, WorkflowFilter};
+
+/// Status of an activation record that deployed to every data plane.
+pub const ACTIVATED: &str = "activated";
+/// Active workflows read from the database per page while restoring.
+pub const RESTORE_PAGE_ROWS: u32 = 200;
+/// Most active workflows one restore deploys; more are reported, not deployed (a bound on
+/// start-up work; far above what one control plane serves).
+pub const RESTORE_WORKFLOWS_MAX: usize = 100_000;
+
+/// Why a stored version could not be turned into a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Reading the database failed.
+    #[error("reading the workflow: {0}")]
+    Store(#[from] StoreError),
+    /// The stored version no longer compiles (a catalogue change since it was activated).
+    #[error("version {version} does not compile: {issues}")]
+    Compile {
+        /// The version.
+        version: i64,
+        /// The compiler's issues, joined.
+        issues: String,
+    },
+    /// The compile task failed (a bug).
+    #[error("compile task failed: {0}")]
+    Task(String),
+}
+
+/// The version of `workflow` its data planes should run: the version of its last
+/// successful activation; the current version when no activation says (a database
+/// written before activations were recorded).
+pub async fn activated_version(store: &dyn Store, workflow: &Workflow) -> Result<i64, StoreError> {
+    let activations = store.list_activations(&workflow.id).await?;
+    Ok(activations
+        .iter()
+        .rev()
+        .find(|a| a.status == ACTIVATED)
+        .map_or(workflow.version, |a| a.version))
+}
+
+/// Compiles version `version` of `workflow_id` as stored, on the blocking pool (CPU work
+/// proportional to the workflow).
+pub async fn compile_version(
+    store: &dyn Store,
+    compiler: &Arc<dyn Compiler>,
+    workflow_id: &str,
+    version: i64,
+) -> Result<CompiledPlan, PlanError> {
+    let stored = store.version(workflow_id, version).await?;
+    let compiler = compiler.clone();
+    let id = workflow_id.to_owned();
+    let plan_version = u64::try_from(version).unwrap_or(0);
+    tokio::task::spawn_blocking(move || compiler.compile(&stored.body, &id, plan_version))
+        .await
+        .map_err(|e| PlanError::Task(e.to_string()))?
+        .map_err(|issues| PlanError::Compile {
+            version,
+            issues: join_issues(&issues),
+        })
+}
+
+fn join_issues(issues: &[CompileIssue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("{}: {}", i.code, i.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What [`restore_active`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreSummary {
+    /// Workflows now running on every data plane in scope.
+    pub restored: usize,
+    /// Workflows that did not come back: (workflow id, why).
+    pub failed: Vec<(String, String)>,
+}
+
+/// Compiles every active workflow's activated version and deploys it to the data planes
+/// in `scope`. Failures are collected, never fatal: one workflow that no longer compiles
+/// or one node that is down must not keep the others from serving.
+pub async fn restore_active(
+    store: &dyn Store,
+    compiler: &Arc<dyn Compiler>,
+    deployer: &dyn Deployer,
+    scope: Scope<'_>,
+) -> Result<RestoreSummary, StoreError> {
+    let filter = WorkflowFilter {
+        active: Some(true),
+        ..WorkflowFilter::default()
+    };
+    let mut summary = RestoreSummary::default();
+    let mut cursor = Cursor::START;
+    let mut seen = 0usize;
+    loop {
+        let page = store
+            .list_workflows(&filter, &cursor, RESTORE_PAGE_ROWS)
+            .await?;
+        for workflow in &page.data {
+            seen += 1;
+            if seen > RESTORE_WORKFLOWS_MAX {
+                summary.failed.push((
+                    workflow.id.clone(),
+                    format!("more than {RESTORE_WORKFLOWS_MAX} active workflows"),
+                ));
+                continue;
+            }
+            match restore_one(store, compiler, deployer, scope, workflow).await {
+                Ok(()) => summary.restored += 1,
+                Err(why) => summary.failed.push((workflow.id.clone(), why)),
+            }
+        }
+        match page.next_cursor.as_deref().and_then(Cursor::decode) {
+            Some(next) if !page.data.is_empty() => cursor = next,
+            _ => break,
+        }
+    }
+    Ok(summary)
+}
+
+async fn restore_one(
+    store: &dyn Store,
+    compiler: &Arc<dyn Compiler>,
+    deployer: &dyn Deployer,
+    scope: Scope<'_>,
+    workflow: &Workflow,
+) -> Result<(), String> {
+    let version = activated_version(store, workflow)
+        .await
+        .map_err(|e| e.to_string())?;
+    let plan = compile_version(store, compiler, &workflow.id, version)
+        .await
+        .map_err(|e| e.to_string())?;
+    let report = deployer.deploy(scope, &workflow.id, version, &plan).await;
+    if report.all_ok() {
+        return Ok(());
+    }
+    Err(report
+        .failed()
+        .map(|t| format!("{}: {}", t.target, t.error.as_deref().unwrap_or("failed")))
+        .collect::<Vec<_>>()
+        .join("; "))
+}

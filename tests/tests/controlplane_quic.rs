@@ -1,0 +1,178 @@
+//! `linkflow controlplane --dataplane HOST:PORT --certs DIR` against real
+//! `linkflow dataplane --quic` child processes (mutual TLS on loopback):
+//!
+//! - activate: the plan runs on both nodes, their webhooks answer; deactivate: 404;
+//! - restart: a control plane started again (with one node replaced by an empty one)
+//!   deploys the active workflow again; the webhooks answer without re-activation;
+//! - a node down: activation is refused with `DEPLOY_FAILED` naming the node and its
+//!   `LF-QUIC-*` code, the node that installed the plan is rolled back (404 again), and
+//!   nothing is recorded active.
+
+mod dataplane_common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use dataplane_common::api::{call_webhook, Api};
+use dataplane_common::bench_workflow;
+use dataplane_common::process::{linkflow_bin, Process};
+use linkflow_controlplane::certs::ensure_dev_certs;
+use serde_json::json;
+
+const NODE_READY: &str = "plans (QUIC, mTLS) on ";
+const CONTROLPLANE_READY: &str = "linkflow controlplane: API on http://";
+
+struct Node {
+    process: Process,
+    webhook: SocketAddr,
+    quic: String,
+}
+
+fn start_node(bin: &PathBuf, certs: &Path) -> Node {
+    let process = Process::start(
+        bin,
+        &[
+            "dataplane",
+            "--shards",
+            "1",
+            "--unbound",
+            "--webhook",
+            "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
+            "--quic",
+            "127.0.0.1:0",
+            "--certs",
+            certs.to_str().unwrap(),
+        ],
+        &[],
+        NODE_READY,
+    );
+    Node {
+        webhook: process.addr_after("webhooks on http://"),
+        quic: process.addr_after(NODE_READY).to_string(),
+        process,
+    }
+}
+
+fn start_controlplane(bin: &PathBuf, data: &Path, certs: &Path, nodes: &[&Node]) -> (Process, Api) {
+    let mut args = vec![
+        "controlplane".to_owned(),
+        "--data-dir".to_owned(),
+        data.to_str().unwrap().to_owned(),
+        "--api".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--certs".to_owned(),
+        certs.to_str().unwrap().to_owned(),
+    ];
+    for node in nodes {
+        args.extend(["--dataplane".to_owned(), node.quic.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let process = Process::start(bin, &args, &[], CONTROLPLANE_READY);
+    let api = Api::new(process.addr_after(CONTROLPLANE_READY));
+    (process, api)
+}
+
+#[tokio::test]
+async fn controlplane_deploys_over_quic_restores_and_refuses_with_a_node_down() {
+    let Some(bin) = linkflow_bin() else {
+        println!("skipped: the linkflow binary is not built (cargo test --workspace builds it, or set LINKFLOW_BIN)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("lf-cp-quic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let certs = dir.join("certs");
+    ensure_dev_certs(&certs).expect("dev certificates");
+    let data = dir.join("data");
+    let request = json!({"a": 41, "name": "bench"});
+    let expected = json!({"a": 41, "name": "bench", "b": 42});
+
+    let a = start_node(&bin, &certs);
+    let b = start_node(&bin, &certs);
+    let (controlplane, mut api) = start_controlplane(&bin, &data, &certs, &[&a, &b]);
+    let (status, ready) = api.get("/health/ready").await;
+    assert_eq!((status, &ready["dataplanes"]), (200, &json!(2)), "{ready}");
+    api.owner().await;
+    let id = api.create_workflow(&bench_workflow()).await;
+
+    // Activate: both nodes run version 1 and answer.
+    let (status, activated) = api.set_active(&id, true).await;
+    assert_eq!(status, 200, "{activated}");
+    let targets: Vec<(&str, &str, i64)> = activated["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap(),
+                t["status"].as_str().unwrap(),
+                t["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        vec![
+            (a.quic.as_str(), "installed", 1),
+            (b.quic.as_str(), "installed", 1)
+        ]
+    );
+    for node in [&a, &b] {
+        assert_eq!(
+            call_webhook(node.webhook, "bench", &request).await,
+            (200, expected.clone())
+        );
+    }
+    // Deactivate: gone from both.
+    let (status, off) = api.set_active(&id, false).await;
+    assert_eq!(status, 200, "{off}");
+    for node in [&a, &b] {
+        assert_eq!(call_webhook(node.webhook, "bench", &request).await.0, 404);
+    }
+
+    // Active again, then the control plane restarts while node a is replaced by an empty
+    // node: the restarted control plane deploys the active workflow to both on start.
+    let (status, again) = api.set_active(&id, true).await;
+    assert_eq!(status, 200, "{again}");
+    assert!(controlplane.stop(), "controlplane exits cleanly on SIGTERM");
+    assert!(a.process.stop(), "dataplane exits cleanly on SIGTERM");
+    let a = start_node(&bin, &certs);
+    assert_eq!(call_webhook(a.webhook, "bench", &request).await.0, 404);
+    let (controlplane, mut api) = start_controlplane(&bin, &data, &certs, &[&a, &b]);
+    for node in [&a, &b] {
+        assert_eq!(
+            call_webhook(node.webhook, "bench", &request).await,
+            (200, expected.clone())
+        );
+    }
+    api.login().await;
+    let (status, off) = api.set_active(&id, false).await;
+    assert_eq!(status, 200, "{off}");
+
+    // Node b down: the activation is refused, a is rolled back, nothing is active.
+    let b_quic = b.quic.clone();
+    assert!(b.process.stop(), "dataplane exits cleanly on SIGTERM");
+    let (status, refused) = api.set_active(&id, true).await;
+    assert_eq!(status, 502, "{refused}");
+    let error = &refused["error"];
+    assert_eq!(error["code"], "DEPLOY_FAILED");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains(&b_quic), "{message}");
+    let failed = &error["details"]["targets"][1];
+    assert_eq!(failed["target"], b_quic.as_str());
+    assert!(
+        failed["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("LF-QUIC-")),
+        "{failed}"
+    );
+    assert_eq!(error["details"]["rollback"][0]["target"], a.quic.as_str());
+    assert_eq!(error["details"]["rollback"][0]["status"], "removed");
+    assert!(!api.is_active(&id).await);
+    assert_eq!(call_webhook(a.webhook, "bench", &request).await.0, 404);
+
+    assert!(controlplane.stop(), "controlplane exits cleanly on SIGTERM");
+    assert!(a.process.stop(), "dataplane exits cleanly on SIGTERM");
+    let _ = std::fs::remove_dir_all(&dir);
+}
