@@ -1,7 +1,7 @@
 //! Effects through the real data plane: an HTTP Request node calling a local echo server
 //! (pooled keep-alive connections), retries on 503, the per-host circuit breaker opening,
 //! connect errors, Wait nodes that suspend their execution but not the shard, answers
-//! sent before a wait (onReceived), sub-workflows on the same shard, and the in-flight
+//! sent before a wait (onReceived), pagination page by page, sub-workflows on the same shard, and the in-flight
 //! execution bound answering 503.
 
 mod dataplane_common;
@@ -183,6 +183,52 @@ fn http_request_node_calls_a_local_server_over_pooled_connections() {
     assert_eq!(server.requests(), 3);
     // One shard, sequential calls: the pooled keep-alive connection is reused.
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    node.drain();
+}
+
+#[test]
+fn paginated_http_request_fetches_every_page_through_the_outbound_client() {
+    let server = TestServer::start(Behaviour::Echo);
+    let paged = json!({"name": "Call", "type": "n8n-nodes-base.httpRequest", "typeVersion": 4.2,
+        "position": [200, 0],
+        "parameters": {"method": "GET", "url": server.url("/items"), "options": {"pagination": {
+            "pagination": {
+                "parameters": {"parameters": [{"name": "page", "value": "={{ $pageCount + 1 }}"}]},
+                "paginationCompleteWhen": "other",
+                "completeExpression": "={{ $response.body.path.endsWith('page=3') }}"}}}}});
+    let workflow = chain(
+        "pages",
+        vec![
+            webhook(
+                "pages",
+                "POST",
+                "lastNode",
+                json!({"responseData": "allEntries"}),
+            ),
+            paged,
+        ],
+        json!({}),
+    );
+    let node = start(1, 64, &[workflow]);
+    let mut client = Client::connect(node.webhook_addr());
+    let r = client.request("POST", "/webhook/pages", Some(BODY));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let paths: Vec<Value> = r
+        .json()
+        .as_array()
+        .expect("all entries")
+        .iter()
+        .map(|page| page["path"].clone())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            json!("/items?page=1"),
+            json!("/items?page=2"),
+            json!("/items?page=3")
+        ]
+    );
+    assert_eq!(server.requests(), 3);
     node.drain();
 }
 

@@ -62,6 +62,26 @@ pub trait Services<'a> {
     ) -> Result<JsOutput<'a>, NodeError>;
     /// Current time, Unix epoch milliseconds (only the wall-time limit reads it).
     fn now_ms(&mut self) -> i64;
+    /// Evaluates an expression `template` given as text (without the leading `=`) for
+    /// input item `item`, in JavaScript, with n8n's additional `keys` (`$response`,
+    /// `$pageCount` ...) on top of the item's context. Services without JavaScript
+    /// cannot.
+    fn eval_with_keys(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        template: &str,
+        item: usize,
+        keys: &[(&'static str, Value<'a>)],
+    ) -> Result<Value<'a>, NodeError> {
+        let _ = (view, item, keys);
+        Err(NodeError::new(
+            super::services::CODE_NO_JS,
+            format!(
+                "{}: expression needs JavaScript: {template}",
+                super::services::CODE_NO_JS
+            ),
+        ))
+    }
 }
 
 /// How an execution starts.
@@ -469,6 +489,16 @@ impl<'a, S: Services<'a>> Host<'a> for HostAdapter<'_, 'a, '_, S> {
 
     fn execution_id(&self) -> &str {
         self.view.execution_id
+    }
+
+    fn eval_with_keys(
+        &mut self,
+        template: &str,
+        item: usize,
+        keys: &[(&'static str, Value<'a>)],
+    ) -> Result<Value<'a>, NodeError> {
+        self.services
+            .eval_with_keys(self.view, template, item, keys)
     }
 }
 

@@ -215,6 +215,21 @@ pub trait Host<'a> {
     fn execution_id(&self) -> &str {
         ""
     }
+
+    /// Evaluates an expression `template` (text without the leading `=`) for input item
+    /// `item` with n8n's additional `keys` (`$response`, `$pageCount` ...), in JavaScript.
+    fn eval_with_keys(
+        &mut self,
+        template: &str,
+        item: usize,
+        keys: &[(&'static str, Value<'a>)],
+    ) -> Result<Value<'a>, NodeError> {
+        let _ = (item, keys);
+        Err(NodeError::new(
+            "LF-ENGINE-060",
+            format!("LF-ENGINE-060: expression needs JavaScript: {template}"),
+        ))
+    }
 }
 
 /// How node JavaScript sees its input.

@@ -14,6 +14,8 @@ pub struct ItemScope<'v, 'a, 'x> {
     pub view: &'v ExecView<'a, 'x>,
     /// Index of the input item the expression is evaluated for.
     pub item: usize,
+    /// Additional keys of this evaluation ([`Scope::extra`]), usually none.
+    pub keys: &'v [(&'static str, Value<'a>)],
 }
 
 fn scope_error(error: LookupError) -> ScopeError {
@@ -121,5 +123,12 @@ impl<'a> Scope<'a> for ItemScope<'_, 'a, '_> {
 
     fn vars(&self) -> Value<'a> {
         Value::EMPTY_OBJECT
+    }
+
+    fn extra(&self, name: &str) -> Value<'a> {
+        self.keys
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map_or(Value::Undefined, |(_, value)| *value)
     }
 }

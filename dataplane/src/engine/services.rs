@@ -101,7 +101,11 @@ impl<'a> Services<'a> for EngineServices<'_> {
         if let ArchivedBody::Invalid(_) = compiled.body {
             return Err(NodeError::new(CODE_SYNTAX, "invalid syntax"));
         }
-        let scope = ItemScope { view, item };
+        let scope = ItemScope {
+            view,
+            item,
+            keys: &[],
+        };
         if compiled.fast {
             match super::expr::evaluate(compiled, &scope) {
                 // The fast path met a case it does not cover at run time (e.g. a locale
@@ -134,9 +138,30 @@ impl<'a> Services<'a> for EngineServices<'_> {
                 format!("{CODE_NO_JS}: Code nodes need the JavaScript runtime"),
             ));
         };
-        let scope = ItemScope { view, item };
+        let scope = ItemScope {
+            view,
+            item,
+            keys: &[],
+        };
         js.run_code(&scope, code, mode)
             .map_err(|e| e.into_node_error(mode, item))
+    }
+
+    fn eval_with_keys(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        template: &str,
+        item: usize,
+        keys: &[(&'static str, Value<'a>)],
+    ) -> Result<Value<'a>, NodeError> {
+        let scope = ItemScope { view, item, keys };
+        match &mut self.js {
+            Some(js) => js.eval_template(&scope, template).map_err(expression_error),
+            None => Err(NodeError::new(
+                CODE_NO_JS,
+                format!("{CODE_NO_JS}: expression needs JavaScript: {template}"),
+            )),
+        }
     }
 
     fn now_ms(&mut self) -> i64 {

@@ -70,6 +70,18 @@ impl<'a> Services<'a> for Shared<'_> {
     fn now_ms(&mut self) -> i64 {
         now_ms()
     }
+
+    fn eval_with_keys(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        template: &str,
+        item: usize,
+        keys: &[(&'static str, Value<'a>)],
+    ) -> Result<Value<'a>, NodeError> {
+        self.0
+            .borrow_mut()
+            .eval_with_keys(view, template, item, keys)
+    }
 }
 
 /// What an execution's effects may use: the shard, the plan table it was admitted on

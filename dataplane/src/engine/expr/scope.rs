@@ -101,4 +101,10 @@ pub trait Scope<'a> {
     fn env(&self, name: &str) -> Result<Value<'a>, ScopeError>;
     /// `$vars`: an object of instance variables (`{}` when none).
     fn vars(&self) -> Value<'a>;
+    /// An additional key of this evaluation (n8n's `additionalKeys`: `$response`,
+    /// `$pageCount`, `$request` while the HTTP Request node paginates). `Undefined` when
+    /// not set. Only the JavaScript evaluator reads them.
+    fn extra(&self, _name: &str) -> Value<'a> {
+        Value::Undefined
+    }
 }

@@ -301,6 +301,12 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, shared: &Rc<Shared>) -> rquickjs::Re
         to_js(&ctx, sc.vars())
     }));
     let s = shared.clone();
+    native!("extra", move |ctx: Ctx<'js>, name: String| with_scope(
+        &ctx,
+        &s,
+        |sc| { to_js(&ctx, sc.extra(&name)) }
+    ));
+    let s = shared.clone();
     native!("log", move |line: String| s.console.borrow_mut().push(line));
     register_datetime(ctx, &n)?;
     ctx.globals().set("__lfN", n)?;

@@ -72,6 +72,8 @@
     get: (_, name) => (typeof name === 'string' ? N.env(name) : undefined),
   }));
   lazy('$mode', () => $execution.mode);
+  // n8n's additional keys of one evaluation (HTTP Request pagination); undefined otherwise.
+  for (const key of ['$response', '$request', '$pageCount', '$version']) lazy(key, () => N.extra(key));
 
   // n8n's checks when legacy syntax (`$node["Name"].json`, `$item(i)`) reads item `index`
   // of `items`: an index past the end fails the node; one that is no array index reads
