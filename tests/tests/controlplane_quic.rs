@@ -1,7 +1,8 @@
 //! `linkflow controlplane --dataplane HOST:PORT --certs DIR` against real
 //! `linkflow dataplane --quic` child processes (mutual TLS on loopback):
 //!
-//! - activate: the plan runs on both nodes, their webhooks answer; deactivate: 404;
+//! - activate: the plan runs on both nodes, their webhooks answer, and the executions of
+//!   both nodes are listed through `--dataplane-admin`, merged newest first; deactivate: 404;
 //! - restart: a control plane started again (with one node replaced by an empty one)
 //!   deploys the active workflow again; the webhooks answer without re-activation;
 //! - a node down: activation is refused with `DEPLOY_FAILED` naming the node and its
@@ -25,10 +26,11 @@ const CONTROLPLANE_READY: &str = "linkflow controlplane: API on http://";
 struct Node {
     process: Process,
     webhook: SocketAddr,
+    admin: SocketAddr,
     quic: String,
 }
 
-fn start_node(bin: &PathBuf, certs: &Path) -> Node {
+fn start_node(bin: &PathBuf, certs: &Path, journal: &Path) -> Node {
     let process = Process::start(
         bin,
         &[
@@ -44,12 +46,15 @@ fn start_node(bin: &PathBuf, certs: &Path) -> Node {
             "127.0.0.1:0",
             "--certs",
             certs.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
         ],
         &[],
         NODE_READY,
     );
     Node {
         webhook: process.addr_after("webhooks on http://"),
+        admin: process.addr_after("admin on http://"),
         quic: process.addr_after(NODE_READY).to_string(),
         process,
     }
@@ -67,6 +72,10 @@ fn start_controlplane(bin: &PathBuf, data: &Path, certs: &Path, nodes: &[&Node])
     ];
     for node in nodes {
         args.extend(["--dataplane".to_owned(), node.quic.clone()]);
+        args.extend([
+            "--dataplane-admin".to_owned(),
+            format!("http://{}", node.admin),
+        ]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let process = Process::start(bin, &args, &[], CONTROLPLANE_READY);
@@ -88,8 +97,8 @@ async fn controlplane_deploys_over_quic_restores_and_refuses_with_a_node_down() 
     let request = json!({"a": 41, "name": "bench"});
     let expected = json!({"a": 41, "name": "bench", "b": 42});
 
-    let a = start_node(&bin, &certs);
-    let b = start_node(&bin, &certs);
+    let a = start_node(&bin, &certs, &dir.join("journal-a"));
+    let b = start_node(&bin, &certs, &dir.join("journal-b"));
     let (controlplane, mut api) = start_controlplane(&bin, &data, &certs, &[&a, &b]);
     let (status, ready) = api.get("/health/ready").await;
     assert_eq!((status, &ready["dataplanes"]), (200, &json!(2)), "{ready}");
@@ -124,6 +133,34 @@ async fn controlplane_deploys_over_quic_restores_and_refuses_with_a_node_down() 
             (200, expected.clone())
         );
     }
+    // Both nodes' executions, listed through their admin ports, newest first (ISO times
+    // compare as text); paging one at a time walks both nodes.
+    let listed = api.executions(&id, 2).await;
+    let ids: Vec<&str> = listed.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{listed:?}");
+    let mut nodes: Vec<&str> = ids.iter().map(|i| &i[..2]).collect();
+    nodes.sort_unstable();
+    assert_eq!(nodes, vec!["0~", "1~"], "{ids:?}");
+    assert!(
+        listed[0]["startedAt"].as_str() >= listed[1]["startedAt"].as_str(),
+        "{listed:?}"
+    );
+    let (status, first) = api
+        .get(&format!("/api/v1/executions?workflowId={id}&limit=1"))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["data"][0]["id"], ids[0]);
+    let cursor = first["nextCursor"].as_str().expect("a second page");
+    let (status, second) = api
+        .get(&format!(
+            "/api/v1/executions?workflowId={id}&limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["data"][0]["id"], ids[1]);
+    let (status, one) = api.get(&format!("/api/v1/executions/{}", ids[1])).await;
+    assert_eq!((status, &one["status"]), (200, &json!("success")), "{one}");
+
     // Deactivate: gone from both.
     let (status, off) = api.set_active(&id, false).await;
     assert_eq!(status, 200, "{off}");
@@ -137,7 +174,7 @@ async fn controlplane_deploys_over_quic_restores_and_refuses_with_a_node_down() 
     assert_eq!(status, 200, "{again}");
     assert!(controlplane.stop(), "controlplane exits cleanly on SIGTERM");
     assert!(a.process.stop(), "dataplane exits cleanly on SIGTERM");
-    let a = start_node(&bin, &certs);
+    let a = start_node(&bin, &certs, &dir.join("journal-a2"));
     assert_eq!(call_webhook(a.webhook, "bench", &request).await.0, 404);
     let (controlplane, mut api) = start_controlplane(&bin, &data, &certs, &[&a, &b]);
     for node in [&a, &b] {

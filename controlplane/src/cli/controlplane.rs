@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use super::serve::{bind_api, foundation, restore, shutdown_signal};
 use crate::config::{ServeArgs, ServeConfig, CERTS_DIR};
-use crate::deploy::executions::{AdminExecutions, StoreExecutions};
+use crate::deploy::admin_source::AdminExecutions;
+use crate::deploy::executions::StoreExecutions;
 use crate::deploy::quic::{QuicDeployer, TARGETS_MAX};
 use crate::deploy::EngineCompiler;
 use crate::quic::ClientTls;

@@ -11,6 +11,7 @@
 //! [`restore`] deploys what the database says is active (on start), and is the source of
 //! a stored version's plan for rollbacks.
 
+pub mod admin_source;
 mod engine_compiler;
 pub mod executions;
 pub mod journal_source;
