@@ -34,7 +34,7 @@ pub fn linkflow_bin() -> Option<PathBuf> {
     bin.exists().then_some(bin)
 }
 
-/// A `linkflow dataplane` child process.
+/// A `linkflow dataplane` child process, killed on drop.
 pub struct Dataplane {
     /// The process.
     pub child: Child,
@@ -110,6 +110,16 @@ impl Dataplane {
         // SAFETY: plain kill(2) on our own child's pid.
         unsafe {
             libc_kill(self.child.id() as i32, 15);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A test that fails while the node runs must not leave it behind.
+impl Drop for Dataplane {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
         }
         let _ = self.child.wait();
     }
