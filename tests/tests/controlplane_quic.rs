@@ -4,7 +4,8 @@
 //! - activate: the plan runs on both nodes, their webhooks answer, and the executions of
 //!   both nodes are listed through `--dataplane-admin`, merged newest first; deactivate: 404;
 //! - restart: a control plane started again (with one node replaced by an empty one)
-//!   deploys the active workflow again; the webhooks answer without re-activation;
+//!   deploys the active workflow again; the webhooks answer without re-activation; a node
+//!   restarted while the control plane runs gets it back by itself;
 //! - a node down: activation is refused with `DEPLOY_FAILED` naming the node and its
 //!   `LF-QUIC-*` code, the node that installed the plan is rolled back (404 again), and
 //!   nothing is recorded active.
@@ -13,10 +14,11 @@ mod dataplane_common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use dataplane_common::api::{call_webhook, Api};
-use dataplane_common::bench_workflow;
 use dataplane_common::process::{linkflow_bin, Process};
+use dataplane_common::{bench_workflow, WAIT_MAX};
 use linkflow_controlplane::certs::ensure_dev_certs;
 use serde_json::json;
 
@@ -31,6 +33,10 @@ struct Node {
 }
 
 fn start_node(bin: &PathBuf, certs: &Path, journal: &Path) -> Node {
+    start_node_at(bin, certs, journal, "127.0.0.1:0", "127.0.0.1:0")
+}
+
+fn start_node_at(bin: &PathBuf, certs: &Path, journal: &Path, webhook: &str, quic: &str) -> Node {
     let process = Process::start(
         bin,
         &[
@@ -39,11 +45,11 @@ fn start_node(bin: &PathBuf, certs: &Path, journal: &Path) -> Node {
             "1",
             "--unbound",
             "--webhook",
-            "127.0.0.1:0",
+            webhook,
             "--admin",
             "127.0.0.1:0",
             "--quic",
-            "127.0.0.1:0",
+            quic,
             "--certs",
             certs.to_str().unwrap(),
             "--journal",
@@ -184,6 +190,26 @@ async fn controlplane_deploys_over_quic_restores_and_refuses_with_a_node_down() 
         );
     }
     api.login().await;
+
+    // Node b restarts on the same addresses while the control plane runs: the watcher
+    // reaches it over a new connection and deploys the active workflow again.
+    let (b_webhook, b_quic) = (b.webhook.to_string(), b.quic.clone());
+    assert!(b.process.stop(), "dataplane exits cleanly on SIGTERM");
+    let b = start_node_at(&bin, &certs, &dir.join("journal-b2"), &b_webhook, &b_quic);
+    let deadline = Instant::now() + WAIT_MAX;
+    loop {
+        let (status, body) = call_webhook(b.webhook, "bench", &request).await;
+        if status == 200 {
+            assert_eq!(body, expected);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restarted node did not get its workflow back within {WAIT_MAX:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     let (status, off) = api.set_active(&id, false).await;
     assert_eq!(status, 200, "{off}");
 

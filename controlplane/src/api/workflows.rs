@@ -208,6 +208,7 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     let (wf, _) = state.store.workflow(&wf_id).await.map_err(not_found)?;
     id.require_change(&wf.owner_id)?;
+    let _gate = state.deployer.gate().read().await;
     if wf.active {
         let report = state.deployer.undeploy(Scope::All, &wf_id).await;
         if !report.all_ok() {
@@ -405,6 +406,7 @@ pub async fn activate(
         )
         .with_details(json!({ "issues": issues }))
     })?;
+    let _gate = state.deployer.gate().read().await;
     let report = state
         .deployer
         .deploy(Scope::All, &wf_id, version.version, &plan)
@@ -460,6 +462,7 @@ pub async fn deactivate(
 ) -> ApiResult<Json<Value>> {
     let (wf, version) = state.store.workflow(&wf_id).await.map_err(not_found)?;
     id.require_change(&wf.owner_id)?;
+    let _gate = state.deployer.gate().read().await;
     let report = state.deployer.undeploy(Scope::All, &wf_id).await;
     let ok = report.all_ok();
     let activation = Activation {

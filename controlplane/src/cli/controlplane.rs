@@ -7,14 +7,16 @@
 //! (`--dataplane-admin URL`, `GET /executions`); without any, from the database.
 //!
 //! On start, every workflow the database records as active is deployed again to every
-//! node before the API opens (nodes keep plans in memory only). An activation is all or
-//! nothing: when a node fails, the nodes that installed the plan are rolled back.
+//! connected node before the API opens (nodes keep plans in memory only), and to a node
+//! whenever it is reached over a new connection later (down at start, restarted). An
+//! activation is all or nothing: when a node fails, the nodes that installed the plan are
+//! rolled back.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::serve::{bind_api, foundation, restore, shutdown_signal};
+use super::serve::{bind_api, foundation, resync_hook, shutdown_signal};
 use crate::config::{ServeArgs, ServeConfig, CERTS_DIR};
 use crate::deploy::admin_source::AdminExecutions;
 use crate::deploy::executions::StoreExecutions;
@@ -95,13 +97,18 @@ async fn serve_control_plane(
     certs: PathBuf,
 ) -> anyhow::Result<()> {
     let foundation = foundation(&config).await?;
+    let compiler = EngineCompiler::shared();
     let deployer = Arc::new(
         QuicDeployer::new(&args.dataplanes, ClientTls::from_dir(&certs))
-            .map_err(anyhow::Error::msg)?,
+            .map_err(anyhow::Error::msg)?
+            .with_resync(resync_hook(foundation.store.clone(), compiler.clone())),
     );
     let connected = deployer.connect_all().await;
     tracing::info!(connected, configured = args.dataplanes.len(), certs = %certs.display(),
         "data planes");
+    // Active workflows are back on the connected nodes before the API opens; nodes that
+    // come up later get them from the watcher.
+    deployer.sync().await;
     deployer.watch();
     let executions = if args.dataplane_admins.is_empty() {
         StoreExecutions::shared(foundation.store.clone())
@@ -113,9 +120,6 @@ async fn serve_control_plane(
             .collect();
         AdminExecutions::shared(bases)
     };
-    let compiler = EngineCompiler::shared();
-    let up = deployer.connected_targets();
-    restore(foundation.store.as_ref(), &compiler, deployer.as_ref(), &up).await?;
     let api = bind_api(&config, foundation, compiler, deployer, executions).await?;
     println!(
         "linkflow controlplane: API on http://{}/api/v1, {connected}/{} data planes connected",

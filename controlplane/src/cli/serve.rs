@@ -24,7 +24,7 @@ use crate::config::{secret, ServeConfig, CERTS_DIR};
 use crate::credentials::EncryptionKey;
 use crate::deploy::executions::StoreExecutions;
 use crate::deploy::journal_source::JournalExecutions;
-use crate::deploy::quic::QuicDeployer;
+use crate::deploy::quic::{QuicDeployer, Resync};
 use crate::deploy::restore::restore_active;
 use crate::deploy::{Compiler, Deployer, EngineCompiler, ExecutionSource, Scope};
 use crate::quic::ClientTls;
@@ -128,31 +128,37 @@ pub(crate) async fn bind_api(
     })
 }
 
-/// Deploys every active workflow to the connected data planes `targets` (after a restart
-/// they run nothing) and logs what did not come back. Nodes that do not answer at start
-/// are left out rather than waited for, one connect timeout per workflow.
-pub(crate) async fn restore(
-    store: &dyn Store,
-    compiler: &Arc<dyn Compiler>,
-    deployer: &dyn Deployer,
-    targets: &[String],
-) -> anyhow::Result<()> {
-    if targets.is_empty() {
-        tracing::warn!("no data plane connected: active workflows are not deployed again");
-        return Ok(());
-    }
-    let summary = restore_active(store, compiler, deployer, Scope::Only(targets))
-        .await
-        .context("reading the active workflows")?;
-    tracing::info!(
-        restored = summary.restored,
-        failed = summary.failed.len(),
-        "active workflows deployed again"
-    );
-    for (workflow, why) in &summary.failed {
-        tracing::warn!(workflow = %workflow, why = %why, "active workflow not restored");
-    }
-    Ok(())
+/// The [`Resync`] of `serve` and `controlplane`: deploys every active workflow to the
+/// nodes it is given (after a restart they run nothing), with the deploy gate held so no
+/// activation changes the database meanwhile, and logs what did not come back.
+pub(crate) fn resync_hook(store: Arc<dyn Store>, compiler: Arc<dyn Compiler>) -> Resync {
+    Arc::new(move |deployer: Arc<QuicDeployer>, targets: Vec<String>| {
+        let (store, compiler) = (store.clone(), compiler.clone());
+        Box::pin(async move {
+            let _gate = deployer.gate().write().await;
+            let restored = restore_active(
+                store.as_ref(),
+                &compiler,
+                deployer.as_ref(),
+                Scope::Only(&targets),
+            )
+            .await;
+            match restored {
+                Ok(summary) => {
+                    tracing::info!(nodes = ?targets, restored = summary.restored,
+                        failed = summary.failed.len(), "active workflows deployed to (re)connected nodes");
+                    for (workflow, why) in &summary.failed {
+                        tracing::warn!(workflow = %workflow, why = %why, "active workflow not restored");
+                    }
+                    summary.failed_targets
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the active workflows failed; nodes resync later");
+                    targets
+                }
+            }
+        })
+    })
 }
 
 async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
@@ -174,22 +180,22 @@ async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
             }
         };
     let quic = dial_addr(receiver.addr());
+    let compiler = EngineCompiler::shared();
     let deployer = Arc::new(
         QuicDeployer::new(&[quic.to_string()], ClientTls::from_dir(&certs))
-            .map_err(anyhow::Error::msg)?,
+            .map_err(anyhow::Error::msg)?
+            .with_resync(resync_hook(foundation.store.clone(), compiler.clone())),
     );
-    let connected = deployer.connect_all().await;
-    if connected == 0 {
+    if deployer.connect_all().await == 0 {
         tracing::warn!(quic = %quic, "the embedded data plane does not answer over QUIC yet");
     }
+    // Active workflows are back on the node before the API (and this start line) is up.
+    deployer.sync().await;
     deployer.watch();
     let executions = match node.link().journal() {
         Some(journal) => JournalExecutions::shared(journal.clone()),
         None => StoreExecutions::shared(foundation.store.clone()),
     };
-    let compiler = EngineCompiler::shared();
-    let up = deployer.connected_targets();
-    restore(foundation.store.as_ref(), &compiler, deployer.as_ref(), &up).await?;
     let api = bind_api(&config, foundation, compiler, deployer, executions).await?;
     tracing::info!(api = %api.addr, webhook = %node.webhook_addr(), quic = %quic,
         shards = config.shards, data_dir = %config.data_dir.display(), "linkflow serving");

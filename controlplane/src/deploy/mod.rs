@@ -189,4 +189,9 @@ pub trait Deployer: Send + Sync {
     async fn undeploy(&self, scope: Scope<'_>, workflow_id: &str) -> DeployReport;
     /// Data planes currently reachable (for `/health/ready`).
     fn connected(&self) -> usize;
+    /// Held shared by each activation, deactivation or deletion from its deploy until its
+    /// record is written, and exclusively while a (re)connected node is brought up to
+    /// date with the database: a resync never deploys a state an activation in flight is
+    /// changing.
+    fn gate(&self) -> &tokio::sync::RwLock<()>;
 }

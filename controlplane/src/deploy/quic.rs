@@ -9,10 +9,20 @@
 //! node at once; the report lists each node with the version it runs afterwards. The
 //! control plane is the authority on versions, so deploys allow an older version than a
 //! node runs (re-activating a previous version is a rollback, not a mistake).
+//!
+//! Nodes keep plans in memory only. Whenever the deployer reaches a node over a connection
+//! it has not synced yet (the first one, or a new one after a failure: the node may have
+//! restarted empty), [`QuicDeployer::sync`] hands the node to the [`Resync`] hook, which
+//! deploys what the database says is active (idempotent: a plan a node runs is a no-op).
+//! [`QuicDeployer::watch`] runs it every [`HEALTH_INTERVAL`], so a node restarted while the
+//! control plane runs, or down when it started, gets its webhooks back by itself. A node
+//! whose resync failed is tried again after [`RESYNC_RETRY_INTERVAL`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use linkflow_codec::wire::{self, UndeployReply};
@@ -31,17 +41,53 @@ pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most data planes one control plane deploys to.
 pub const TARGETS_MAX: usize = 256;
+/// Wait before resyncing a node whose last resync failed (each try compiles every active
+/// workflow).
+pub const RESYNC_RETRY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Brings nodes up to date with the database after they (re)connected: given the deployer
+/// and the nodes' addresses, deploys what is active and returns the nodes it could not
+/// bring up to date.
+pub type Resync = Arc<
+    dyn Fn(Arc<QuicDeployer>, Vec<String>) -> Pin<Box<dyn Future<Output = Vec<String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Which connection of a node was last brought up to date: (client number, connection
+/// number of that client).
+type ConnectionKey = (u64, u64);
+
+#[derive(Debug, Default)]
+struct SyncState {
+    synced: Option<ConnectionKey>,
+    retry_at: Option<Instant>,
+}
 
 struct Target {
     addr: String,
     client: Mutex<Option<Arc<PlanClient>>>,
+    /// Clients created so far (a client is replaced after a transport failure).
+    clients: AtomicU64,
     up: AtomicBool,
+    sync: parking_lot::Mutex<SyncState>,
+}
+
+impl Target {
+    /// The connection the node is reached over now, if any.
+    async fn connection_key(&self) -> Option<ConnectionKey> {
+        let slot = self.client.lock().await;
+        let client = slot.as_ref()?;
+        Some((self.clients.load(Ordering::Relaxed), client.connections()))
+    }
 }
 
 /// Deploys to a fixed set of data-plane nodes over QUIC.
 pub struct QuicDeployer {
     targets: Vec<Arc<Target>>,
     tls: Arc<ClientTls>,
+    gate: tokio::sync::RwLock<()>,
+    resync: Option<Resync>,
 }
 
 impl QuicDeployer {
@@ -58,12 +104,62 @@ impl QuicDeployer {
                     Arc::new(Target {
                         addr: addr.clone(),
                         client: Mutex::new(None),
+                        clients: AtomicU64::new(0),
                         up: AtomicBool::new(false),
+                        sync: parking_lot::Mutex::new(SyncState::default()),
                     })
                 })
                 .collect(),
             tls: Arc::new(tls),
+            gate: tokio::sync::RwLock::new(()),
+            resync: None,
         })
+    }
+
+    /// Brings (re)connected nodes up to date through `hook` (see [`QuicDeployer::sync`]).
+    pub fn with_resync(mut self, hook: Resync) -> QuicDeployer {
+        self.resync = Some(hook);
+        self
+    }
+
+    /// Hands every connected node whose current connection was not synced yet (and is
+    /// not waiting for a retry) to the [`Resync`] hook; remembers the ones it brought up
+    /// to date.
+    pub async fn sync(self: &Arc<Self>) {
+        let Some(hook) = self.resync.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for target in &self.targets {
+            if !target.up.load(Ordering::Relaxed) {
+                continue;
+            }
+            let Some(key) = target.connection_key().await else {
+                continue;
+            };
+            let state = target.sync.lock();
+            let waiting = state.retry_at.is_some_and(|at| now < at);
+            if state.synced != Some(key) && !waiting {
+                due.push((target.clone(), key));
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        let addrs: Vec<String> = due.iter().map(|(t, _)| t.addr.clone()).collect();
+        let failed = hook(self.clone(), addrs).await;
+        for (target, key) in due {
+            let mut state = target.sync.lock();
+            if failed.contains(&target.addr) {
+                state.retry_at = Some(now + RESYNC_RETRY_INTERVAL);
+            } else {
+                *state = SyncState {
+                    synced: Some(key),
+                    retry_at: None,
+                };
+            }
+        }
     }
 
     /// Connects to every node (and says `Hello`); returns how many answered.
@@ -77,7 +173,8 @@ impl QuicDeployer {
     }
 
     /// Checks every node every [`HEALTH_INTERVAL`] so `/health/ready` reports what is
-    /// connected now; stops when the deployer is dropped.
+    /// connected now, and resyncs nodes reached over a new connection; stops when the
+    /// deployer is dropped.
     pub fn watch(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -85,17 +182,9 @@ impl QuicDeployer {
                 tokio::time::sleep(HEALTH_INTERVAL).await;
                 let Some(me) = weak.upgrade() else { return };
                 me.connect_all().await;
+                me.sync().await;
             }
         });
-    }
-
-    /// The addresses of the nodes that answered the last request or check, in order.
-    pub fn connected_targets(&self) -> Vec<String> {
-        self.targets
-            .iter()
-            .filter(|t| t.up.load(Ordering::Relaxed))
-            .map(|t| t.addr.clone())
-            .collect()
     }
 
     /// Runs `job` for every node in `scope` at once; results in target order.
@@ -133,6 +222,7 @@ async fn client(target: &Target, tls: &ClientTls) -> Result<Arc<PlanClient>, Qui
         ..ClientOptions::default()
     };
     let client = Arc::new(PlanClient::connect_with(&target.addr, tls, options).await?);
+    target.clients.fetch_add(1, Ordering::Relaxed);
     *slot = Some(client.clone());
     Ok(client)
 }
@@ -248,6 +338,10 @@ impl Deployer for QuicDeployer {
             .iter()
             .filter(|t| t.up.load(Ordering::Relaxed))
             .count()
+    }
+
+    fn gate(&self) -> &tokio::sync::RwLock<()> {
+        &self.gate
     }
 }
 

@@ -1,9 +1,11 @@
 //! What the database says runs, brought back onto the data planes.
 //!
 //! Data planes keep plans in memory only: a node (or the node `linkflow serve` embeds)
-//! starts empty. The database is the record of what is active, so on start the control
-//! plane compiles every active workflow's activated version again and deploys it
-//! ([`restore_active`]); webhooks come back without anyone re-activating them. Compiling
+//! starts empty. The database is the record of what is active, so whenever the control
+//! plane reaches a node over a new connection (on its own start, or after the node was
+//! down) it compiles every active workflow's activated version again and deploys it there
+//! ([`restore_active`], driven by [`super::quic::QuicDeployer::sync`]); webhooks come back
+//! without anyone re-activating them. Compiling
 //! is deterministic (same workflow, same plan id), and a node that already runs a plan
 //! takes the same plan id again as a no-op, so restoring onto a node that kept running is
 //! harmless.
@@ -91,6 +93,9 @@ pub struct RestoreSummary {
     pub restored: usize,
     /// Workflows that did not come back: (workflow id, why).
     pub failed: Vec<(String, String)>,
+    /// Data planes that failed at least one deploy (worth trying again later; a workflow
+    /// that no longer compiles is not the node's fault and does not count).
+    pub failed_targets: Vec<String>,
 }
 
 /// Compiles every active workflow's activated version and deploys it to the data planes
@@ -124,7 +129,14 @@ pub async fn restore_active(
             }
             match restore_one(store, compiler, deployer, scope, workflow).await {
                 Ok(()) => summary.restored += 1,
-                Err(why) => summary.failed.push((workflow.id.clone(), why)),
+                Err((why, targets)) => {
+                    summary.failed.push((workflow.id.clone(), why));
+                    for target in targets {
+                        if !summary.failed_targets.contains(&target) {
+                            summary.failed_targets.push(target);
+                        }
+                    }
+                }
             }
         }
         match page.next_cursor.as_deref().and_then(Cursor::decode) {
@@ -141,20 +153,21 @@ async fn restore_one(
     deployer: &dyn Deployer,
     scope: Scope<'_>,
     workflow: &Workflow,
-) -> Result<(), String> {
+) -> Result<(), (String, Vec<String>)> {
     let version = activated_version(store, workflow)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| (e.to_string(), Vec::new()))?;
     let plan = compile_version(store, compiler, &workflow.id, version)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| (e.to_string(), Vec::new()))?;
     let report = deployer.deploy(scope, &workflow.id, version, &plan).await;
     if report.all_ok() {
         return Ok(());
     }
-    Err(report
+    let why = report
         .failed()
         .map(|t| format!("{}: {}", t.target, t.error.as_deref().unwrap_or("failed")))
         .collect::<Vec<_>>()
-        .join("; "))
+        .join("; ");
+    Err((why, report.failed().map(|t| t.target.clone()).collect()))
 }

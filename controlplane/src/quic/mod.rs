@@ -141,6 +141,8 @@ pub struct PlanClient {
     server_name: String,
     options: ClientOptions,
     connection: Mutex<Option<quinn::Connection>>,
+    /// Connections opened so far: a new one may reach a restarted node.
+    connects: std::sync::atomic::AtomicU64,
 }
 
 impl PlanClient {
@@ -179,6 +181,7 @@ impl PlanClient {
             server_name: tls.server_name.clone(),
             options,
             connection: Mutex::new(None),
+            connects: std::sync::atomic::AtomicU64::new(0),
         };
         // Connect now (with retries for a node still starting) so certificate problems are
         // reported by `connect`, not by the first request.
@@ -191,6 +194,12 @@ impl PlanClient {
     /// The node's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many connections this client has opened: a change means the node may have
+    /// restarted since (and lost the plans it ran).
+    pub fn connections(&self) -> u64 {
+        self.connects.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Protocol version, node id and shard count.
@@ -334,6 +343,8 @@ impl PlanClient {
             Ok(Ok(connection)) => connection,
         };
         *slot = Some(connection.clone());
+        self.connects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(connection)
     }
 

@@ -106,6 +106,7 @@ pub const TARGETS: [&str; 2] = ["node-a:8443", "node-b:8443"];
 pub struct RecordingDeployer {
     pub commands: Arc<Mutex<Vec<PlanCommand>>>,
     pub down: Arc<Mutex<Vec<String>>>,
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl RecordingDeployer {
@@ -183,6 +184,10 @@ impl Deployer for RecordingDeployer {
     fn connected(&self) -> usize {
         TARGETS.len() - self.down.lock().len()
     }
+
+    fn gate(&self) -> &tokio::sync::RwLock<()> {
+        &self.gate
+    }
 }
 
 /// A control plane on 127.0.0.1:0 with a [`RecordingDeployer`].
@@ -219,6 +224,7 @@ impl TestServer {
         let deployer = RecordingDeployer {
             commands: commands.clone(),
             down: down.clone(),
+            gate: tokio::sync::RwLock::new(()),
         };
         let (router, state) = app(Parts {
             executions: StoreExecutions::shared(store.clone()),
