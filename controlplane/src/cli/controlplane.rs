@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::serve::{bind_api, foundation, resync_hook, shutdown_signal};
+use super::startup::{bind_api, foundation, resync_hook, shutdown_signal};
 use crate::config::{ServeArgs, ServeConfig, CERTS_DIR};
 use crate::deploy::admin_source::AdminExecutions;
 use crate::deploy::executions::StoreExecutions;

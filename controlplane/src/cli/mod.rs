@@ -15,6 +15,7 @@ pub mod journal;
 pub mod plan;
 pub mod run;
 pub mod serve;
+mod startup;
 
 use std::process::ExitCode;
 
