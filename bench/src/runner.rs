@@ -166,7 +166,32 @@ pub(crate) struct Target<'a> {
 /// One closed-loop run of linkflow-loadtest (pinned to CPU 0) against `target`.
 pub(crate) fn loadtest(args: &Args, bins: &Path, target: &Target) -> anyhow::Result<Row> {
     let report = run_loadtest(args, bins, target, None)?;
-    Ok(Row {
+    Ok(closed_row(target, &report))
+}
+
+/// [`loadtest`], plus the same run's latency corrected for coordinated omission the way
+/// wrk corrects its closed loop, as a second row named `corrected_name` (`None` when the
+/// loadtest binary does not write `latency_us_corrected`).
+pub(crate) fn loadtest_with_wrk_correction(
+    args: &Args,
+    bins: &Path,
+    target: &Target,
+    corrected_name: &str,
+) -> anyhow::Result<(Row, Option<Row>)> {
+    let report = run_loadtest(args, bins, target, None)?;
+    let row = closed_row(target, &report);
+    let corrected = report.latency_us_corrected.as_ref().map(|l| Row {
+        name: corrected_name.into(),
+        p50_us: l.p50,
+        p99_us: l.p99,
+        p999_us: l.p999,
+        ..row.clone()
+    });
+    Ok((row, corrected))
+}
+
+fn closed_row(target: &Target, report: &linkflow_loadtest_report::Report) -> Row {
+    Row {
         name: target.name.into(),
         rps: report.throughput_rps,
         p50_us: report.latency_us.p50,
@@ -177,7 +202,7 @@ pub(crate) fn loadtest(args: &Args, bins: &Path, target: &Target) -> anyhow::Res
         loadgen_cpu_us: Some(report.cpu.loadgen_cpu_us_per_request),
         rss_mib: target.pid.and_then(rss_mib),
         half_load: None,
-    })
+    }
 }
 
 /// One open-loop run of linkflow-loadtest at `rate_rps` against `target`.
@@ -273,6 +298,8 @@ mod linkflow_loadtest_report {
         pub throughput_rps: f64,
         pub errors_total: u64,
         pub latency_us: Latency,
+        #[serde(default)]
+        pub latency_us_corrected: Option<Latency>,
         pub cpu: Cpu,
     }
 }

@@ -191,6 +191,47 @@ pub struct Report {
     /// Server memory, when `--server-pid` was given.
     #[serde(default)]
     pub server_memory: Option<ServerMemory>,
+    /// Closed loop only: `latency_us` corrected for coordinated omission the way wrk
+    /// corrects its closed loop before printing (see [`wrk_corrected`]), so the two tools
+    /// can be compared like for like. Absent in open loop (latency is already measured from
+    /// intended send times) and when the correction would exceed its bound.
+    #[serde(default)]
+    pub latency_us_corrected: Option<Latency>,
+}
+
+/// Most synthetic-sample steps [`wrk_corrected`] may take (sum over recorded buckets of
+/// value ÷ interval). Why: the back-fill is a loop per bucket; a 1 µs interval with a 10 s
+/// timeout would otherwise run billions of steps.
+pub const CORRECTION_STEPS_MAX: u64 = 100_000_000;
+
+/// The closed-loop histogram back-filled as wrk does after a run: the expected interval
+/// is the mean time between one connection's responses, `elapsed ÷ (completed ÷
+/// connections)`, and every recorded latency `L` above it adds samples at `L − interval`,
+/// `L − 2·interval`, ... down to the interval (HdrHistogram's expected-interval
+/// correction). A stall that delays the requests in flight is thereby counted as if the
+/// requests a connection would have sent during it had been sent and delayed too. `None`
+/// when too few responses (under one per connection) or when the loop would exceed
+/// [`CORRECTION_STEPS_MAX`].
+pub fn wrk_corrected(
+    hist: &Histogram<u64>,
+    elapsed: Duration,
+    completed: u64,
+    connections: usize,
+) -> Option<Histogram<u64>> {
+    // Integer division, as wrk computes it.
+    let per_connection = completed / (connections.max(1) as u64);
+    if per_connection == 0 {
+        return None;
+    }
+    let interval_us = (elapsed.as_micros() as u64) / per_connection;
+    if interval_us == 0 {
+        return None;
+    }
+    let steps: u64 = hist
+        .iter_recorded()
+        .map(|v| v.value_iterated_to() / interval_us)
+        .sum();
+    (steps <= CORRECTION_STEPS_MAX).then(|| hist.clone_correct(interval_us))
 }
 
 impl Report {
@@ -201,8 +242,20 @@ impl Report {
             sent_per_request: stats.bytes_sent as f64 / stats.completed as f64,
             received_per_request: stats.bytes_received as f64 / stats.completed as f64,
         });
+        let latency_us_corrected = if config.mode == "closed" {
+            wrk_corrected(
+                &stats.hist,
+                stats.elapsed,
+                stats.completed,
+                config.connections,
+            )
+            .map(|h| Latency::from_hist(&h))
+        } else {
+            None
+        };
         Self {
             tool: "linkflow-loadtest".into(),
+            latency_us_corrected,
             config,
             requests: stats.completed,
             incomplete: stats.incomplete,
@@ -248,6 +301,15 @@ impl Report {
                 .unwrap_or_else(|| "n/a".into()),
             self.cpu.loadgen_cpu_us_per_request
         ));
+        if let Some(c) = &self.latency_us_corrected {
+            s.push_str(&format!(
+                "\nCorrected for coordinated omission as wrk corrects its closed loop: p50 {}, p99 {}, p99.9 {}, max {}\n",
+                fmt_us(c.p50),
+                fmt_us(c.p99),
+                fmt_us(c.p999),
+                fmt_us(c.max)
+            ));
+        }
         if self.errors_total > 0 {
             s.push_str(&format!(
                 "\nErrors: {}\n",
@@ -266,5 +328,58 @@ pub fn fmt_us(us: u64) -> String {
         format!("{:.2} ms", us as f64 / 1e3)
     } else {
         format!("{us} us")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_correction_back_fills_a_stalled_response_at_the_expected_interval() {
+        // One connection answering every 100 µs, once stalled for 10 ms.
+        let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        hist.record_n(100, 1000).unwrap();
+        hist.record(10_000).unwrap();
+        let elapsed = Duration::from_micros(100 * 1001);
+        let corrected = wrk_corrected(&hist, elapsed, 1001, 1).expect("corrected");
+        // 10 ms - 100 µs, ..., 100 µs: 99 samples the stalled connection did not send.
+        assert_eq!(corrected.len(), 1001 + 99);
+        assert!(hist.value_at_quantile(0.99) <= 101);
+        // p99 is the 1,089th of 1,100 samples: the 88th synthetic one above 100 µs, 8.9 ms.
+        assert!(corrected.value_at_quantile(0.99) >= 8_800);
+        // Fewer responses than connections: no interval to correct with.
+        assert!(wrk_corrected(&hist, elapsed, 31, 32).is_none());
+    }
+
+    #[test]
+    fn only_closed_loop_reports_carry_the_corrected_latency() {
+        let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        hist.record_n(100, 10).unwrap();
+        let stats = RunStats {
+            hist,
+            errors: ErrorCounts::default(),
+            completed: 10,
+            bytes_sent: 0,
+            bytes_received: 0,
+            incomplete: 0,
+            elapsed: Duration::from_millis(1),
+        };
+        let echo = |mode: &str| ConfigEcho {
+            url: "http://127.0.0.1/".into(),
+            mode: mode.into(),
+            connections: 1,
+            duration_s: 0.001,
+            warmup_s: 0.0,
+            rate_rps: None,
+            request_file: None,
+        };
+        let closed = Report::new(echo("closed"), &stats, Cpu::default());
+        assert_eq!(
+            closed.latency_us_corrected.map(|l| l.p50),
+            Some(closed.latency_us.p50)
+        );
+        let open = Report::new(echo("open"), &stats, Cpu::default());
+        assert!(open.latency_us_corrected.is_none());
     }
 }
