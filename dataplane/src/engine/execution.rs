@@ -25,6 +25,7 @@ use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedExecutionOrder, ArchivedNodeKind, ArchivedPlan};
 
+use super::credentials::Credential;
 use super::item::Item;
 use super::limits::{self, Limits};
 use super::node::{
@@ -42,9 +43,16 @@ pub use effects::Effect;
 use effects::Pending;
 use record::stamp_lineage;
 
-/// What the runtime provides to an execution: expression evaluation, JavaScript and a
-/// clock for the wall-time limit. Tests pass a fake; the data plane passes the real thing.
+/// What the runtime provides to an execution: expression evaluation, JavaScript, the
+/// credentials nodes name, and a clock for the wall-time limit. Tests pass a fake; the data
+/// plane passes the real thing.
 pub trait Services<'a> {
+    /// The credential of type `kind` a node refers to by `id` / `name` (`None`: the
+    /// runtime has none such; the default holds no credentials).
+    fn credential(&mut self, kind: &str, id: &str, name: &str) -> Option<Credential> {
+        let _ = (kind, id, name);
+        None
+    }
     /// Evaluates compiled expression `expr` for input item `item` of the running node.
     fn eval_expr(
         &mut self,
@@ -489,6 +497,10 @@ impl<'a, S: Services<'a>> Host<'a> for HostAdapter<'_, 'a, '_, S> {
 
     fn execution_id(&self) -> &str {
         self.view.execution_id
+    }
+
+    fn credential(&mut self, kind: &str, id: &str, name: &str) -> Option<Credential> {
+        self.services.credential(kind, id, name)
     }
 
     fn eval_with_keys(

@@ -1,5 +1,6 @@
 //! The sans-IO execution engine: runs a plan the way n8n would, handing out effects.
 
+pub mod credentials;
 pub mod datetime;
 pub mod execution;
 pub mod expr;

@@ -89,12 +89,22 @@ pub struct HttpRequest<'a> {
     pub method: &'a str,
     /// Absolute URL including the query string.
     pub url: &'a str,
+    /// The URL messages and logs may show when it differs from `url` (credential query
+    /// values masked); see [`HttpRequest::shown_url`].
+    pub url_shown: Option<&'a str>,
     /// Header pairs in order.
     pub headers: &'a [(&'a str, &'a str)],
     /// Body bytes (empty for none).
     pub body: &'a [u8],
     /// Timeout for the whole exchange.
     pub timeout_ms: u32,
+}
+
+impl<'a> HttpRequest<'a> {
+    /// The URL to put in messages and logs: never a credential's value.
+    pub fn shown_url(&self) -> &'a str {
+        self.url_shown.unwrap_or(self.url)
+    }
 }
 
 /// An HTTP response as the runtime feeds it back.
@@ -214,6 +224,18 @@ pub trait Host<'a> {
     /// unique values (Crypto `generate`) that stays deterministic under tests.
     fn execution_id(&self) -> &str {
         ""
+    }
+
+    /// The credential of type `kind` the node refers to by `id` / `name`, from the
+    /// runtime's [`CredentialSource`](crate::engine::credentials::CredentialSource).
+    fn credential(
+        &mut self,
+        kind: &str,
+        id: &str,
+        name: &str,
+    ) -> Option<crate::engine::credentials::Credential> {
+        let _ = (kind, id, name);
+        None
     }
 
     /// Evaluates an expression `template` (text without the leading `=`) for input item

@@ -208,7 +208,25 @@ pub fn plan_from_workflow(workflow: &Json) -> Plan {
             input_count,
             output_count,
             webhook_id: n["webhookId"].as_str().unwrap_or("").to_owned(),
-            credentials: Vec::new(),
+            credentials: n["credentials"]
+                .as_object()
+                .map(|map| {
+                    map.iter()
+                        .map(|(kind, reference)| {
+                            let field = |key: &str| match &reference[key] {
+                                Json::String(s) => s.clone(),
+                                Json::Number(n) => n.to_string(),
+                                _ => String::new(),
+                            };
+                            linkflow_codec::plan::CredentialRef {
+                                credential_type: kind.clone(),
+                                id: field("id"),
+                                name: field("name"),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             position,
         });
     }

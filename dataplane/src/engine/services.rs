@@ -4,6 +4,7 @@
 
 use linkflow_codec::expr::ArchivedBody;
 
+use super::credentials::{Credential, CredentialSource};
 use super::execution::Services;
 use super::js::{JsError, JsLimits, JsRuntime};
 use super::limits::Limits;
@@ -21,6 +22,7 @@ pub const CODE_SYNTAX: &str = "LF-ENGINE-061";
 pub struct EngineServices<'c> {
     js: Option<JsRuntime>,
     clock: Clock<'c>,
+    credentials: Option<Box<dyn CredentialSource + 'c>>,
 }
 
 /// Where the wall-time limit reads the time.
@@ -49,6 +51,7 @@ impl<'c> EngineServices<'c> {
         Ok(EngineServices {
             js: Some(JsRuntime::with_limits(js_limits)?),
             clock: Clock::Fixed(now_ms),
+            credentials: None,
         })
     }
 
@@ -59,12 +62,19 @@ impl<'c> EngineServices<'c> {
         EngineServices {
             js: None,
             clock: Clock::Fixed(now_ms),
+            credentials: None,
         }
     }
 
     /// Replaces the clock the wall-time limit reads (Unix epoch milliseconds).
     pub fn with_clock(mut self, clock: impl FnMut() -> i64 + 'c) -> Self {
         self.clock = Clock::Custom(Box::new(clock));
+        self
+    }
+
+    /// Hands nodes the credentials of `source` (by default they get none).
+    pub fn with_credentials(mut self, source: Box<dyn CredentialSource + 'c>) -> Self {
+        self.credentials = Some(source);
         self
     }
 
@@ -78,6 +88,7 @@ impl<'c> EngineServices<'c> {
         EngineServices {
             js: Some(js),
             clock: Clock::Fixed(now_ms),
+            credentials: None,
         }
     }
 }
@@ -162,6 +173,10 @@ impl<'a> Services<'a> for EngineServices<'_> {
                 format!("{CODE_NO_JS}: expression needs JavaScript: {template}"),
             )),
         }
+    }
+
+    fn credential(&mut self, kind: &str, id: &str, name: &str) -> Option<Credential> {
+        self.credentials.as_ref()?.find(kind, id, name).cloned()
     }
 
     fn now_ms(&mut self) -> i64 {

@@ -180,7 +180,7 @@ impl Client {
                     CODE_URL,
                     &format!(
                         "Invalid URL: {} (expected http:// or https://)",
-                        request.url
+                        request.shown_url()
                     ),
                 )
             }
@@ -248,7 +248,7 @@ impl Client {
             {
                 Decision::Retry { wait_ms } => {
                     tracing::debug!(
-                        url = request.url,
+                        url = request.shown_url(),
                         attempt,
                         wait_ms,
                         "retrying outbound call"
@@ -261,7 +261,10 @@ impl Client {
                         Err(Failure::Connect(message)) => fail(CODE_CONNECT, &message),
                         Err(Failure::Timeout) => fail(
                             CODE_TIMEOUT,
-                            &format!("timeout of {timeout_ms}ms exceeded calling {}", request.url),
+                            &format!(
+                                "timeout of {timeout_ms}ms exceeded calling {}",
+                                request.shown_url()
+                            ),
                         ),
                         Err(Failure::TooLarge) => fail(
                             CODE_TOO_LARGE,

@@ -71,6 +71,15 @@ impl<'a> Services<'a> for Shared<'_> {
         now_ms()
     }
 
+    fn credential(
+        &mut self,
+        kind: &str,
+        id: &str,
+        name: &str,
+    ) -> Option<crate::engine::credentials::Credential> {
+        self.0.borrow_mut().credential(kind, id, name)
+    }
+
     fn eval_with_keys(
         &mut self,
         view: &ExecView<'a, '_>,

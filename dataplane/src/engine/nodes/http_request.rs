@@ -5,8 +5,12 @@
 //!
 //! Items are requested one after the other; between round trips the node keeps its
 //! progress in its state (`value` = index of the item in flight, or the pagination loop
-//! of that item; `done` = items so far). Binary ("file") responses are not supported yet.
+//! of that item; `done` = items so far). Credentials of the generic types apply
+//! ([`auth`]). Binary ("file") responses are not supported yet.
 
+pub mod auth;
+#[cfg(test)]
+mod auth_tests;
 pub mod pagination;
 #[cfg(test)]
 mod pagination_tests;
@@ -80,7 +84,9 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             Err(error) => Err(error.at_item(next)),
         };
     }
-    let spec = RequestSpec::read(ctx, next)?;
+    let mut spec = RequestSpec::read(ctx, next)?;
+    let credentials = auth::read(ctx, next).map_err(|e| e.at_item(next))?;
+    auth::apply(&credentials, &mut spec);
     let request = build(ctx.arena, &spec).map_err(|e| e.at_item(next))?;
     ctx.state.value = Value::Number(next as f64);
     Ok(NodeOutcome::Effect(EffectRequest::Http(request)))
@@ -121,6 +127,9 @@ fn request_page<'a>(ctx: &mut NodeCtx<'a, '_>, progress: Progress<'a>) -> NodeRe
         parameters.push((target, name, pagination::resolve(ctx, raw, item, &keys)?));
     }
     pagination::apply(ctx.arena, &mut spec, next_url, &parameters)?;
+    // Credentials last: `$request` above never shows them.
+    let credentials = auth::read(ctx, item)?;
+    auth::apply(&credentials, &mut spec);
     let request = build(ctx.arena, &spec)?;
     ctx.state.value = progress.to_value(ctx.arena);
     Ok(NodeOutcome::Effect(EffectRequest::Http(request)))

@@ -541,7 +541,7 @@ fn http_request_with_credentials_is_a_clear_error() {
         Script::None,
     )
     .unwrap_err();
-    assert!(error.contains("needs credentials"), "{error}");
+    assert!(error.contains("has no 'genericAuthType'"), "{error}");
 }
 
 #[test]

@@ -14,23 +14,25 @@ use crate::engine::test_support::{access, archive, plan_from_workflow};
 
 /// One request as the performer saw it.
 #[derive(Debug, Clone, PartialEq)]
-struct Seen {
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(super) struct Seen {
+    pub method: String,
+    pub url: String,
+    /// The URL messages and logs show.
+    pub shown_url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 /// What a run produced: node N's items (or its error code and message), the requests,
 /// and the timers asked for.
-struct Paged {
-    result: Result<Vec<Json>, (String, String)>,
-    seen: Vec<Seen>,
-    timers: Vec<i64>,
+pub(super) struct Paged {
+    pub result: Result<Vec<Json>, (String, String)>,
+    pub seen: Vec<Seen>,
+    pub timers: Vec<i64>,
 }
 
 /// A page: status, content type, body.
-type Page = (u16, &'static str, String);
+pub(super) type Page = (u16, &'static str, String);
 
 fn run(version: f64, params: Json, answer: impl Fn(usize, &Seen) -> Page) -> Paged {
     run_items(version, params, json!({}), json!([{"id": 1}]), answer)
@@ -42,6 +44,19 @@ fn run_items(
     params: Json,
     settings: Json,
     items: Json,
+    answer: impl Fn(usize, &Seen) -> Page,
+) -> Paged {
+    run_full(version, params, settings, items, None, answer)
+}
+
+/// The harness: node N (HTTP Request `version`) after a pinned trigger holding `items`,
+/// real expression services with `credentials`, and `answer` as the effect performer.
+pub(super) fn run_full(
+    version: f64,
+    params: Json,
+    settings: Json,
+    items: Json,
+    credentials: Option<crate::engine::credentials::CredentialMap>,
     answer: impl Fn(usize, &Seen) -> Page,
 ) -> Paged {
     let mut node = json!({"name": "N", "type": "n8n-nodes-base.httpRequest",
@@ -76,7 +91,10 @@ fn run_items(
         node: 0,
         items: manual_item(&arena),
     };
-    let services = EngineServices::with_js(1_000).expect("js");
+    let mut services = EngineServices::with_js(1_000).expect("js");
+    if let Some(credentials) = credentials {
+        services = services.with_credentials(Box::new(credentials));
+    }
     let mut exec = Execution::new(&arena, plan, start, services, config);
     let mut seen = Vec::new();
     let mut timers = Vec::new();
@@ -87,6 +105,7 @@ fn run_items(
                 let request = Seen {
                     method: request.method.to_owned(),
                     url: request.url.to_owned(),
+                    shown_url: request.shown_url().to_owned(),
                     headers: request
                         .headers
                         .iter()
@@ -130,7 +149,7 @@ fn run_items(
     }
 }
 
-fn json_page(body: Json) -> Page {
+pub(super) fn json_page(body: Json) -> Page {
     (200, "application/json", body.to_string())
 }
 

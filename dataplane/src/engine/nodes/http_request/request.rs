@@ -8,7 +8,6 @@ use crate::engine::value::Value;
 
 const CODE_URL: &str = "LF-NODE-HTTP-002";
 const CODE_JSON: &str = "LF-NODE-HTTP-004";
-const CODE_AUTH: &str = "LF-NODE-HTTP-007";
 /// n8n's default request timeout (5 minutes).
 pub const TIMEOUT_MS_DEFAULT: u32 = 300_000;
 
@@ -42,6 +41,9 @@ pub struct RequestSpec<'a> {
     pub raw_content_type: &'a str,
     /// Timeout.
     pub timeout_ms: u32,
+    /// Query parameters whose values are secrets (credential query auth): masked in the
+    /// URL that messages and logs show.
+    pub secret_query: Vec<String>,
 }
 
 impl<'a> RequestSpec<'a> {
@@ -53,14 +55,6 @@ impl<'a> RequestSpec<'a> {
         } else {
             TIMEOUT_MS_DEFAULT
         };
-        let authentication = ctx.param_str("authentication", i, "none")?;
-        if authentication != "none" {
-            // Sending without the configured credentials would be silently wrong.
-            return Err(NodeError::new(
-                CODE_AUTH,
-                format!("HTTP Request authentication '{authentication}' needs credentials, which are not supported yet"),
-            ));
-        }
         // v3 and v4.x share n8n's newer parameter layout (`method`, `sendQuery` ...).
         if ctx.version() >= 3.0 {
             let method = ctx.param_str("method", i, "GET")?.to_ascii_uppercase();
@@ -118,6 +112,7 @@ impl<'a> RequestSpec<'a> {
                 body_kind,
                 raw_content_type,
                 timeout_ms,
+                secret_query: Vec::new(),
             });
         }
         // v1 and v2.
@@ -164,6 +159,7 @@ impl<'a> RequestSpec<'a> {
             body_kind,
             raw_content_type,
             timeout_ms,
+            secret_query: Vec::new(),
         })
     }
 }
@@ -273,9 +269,21 @@ pub fn build<'a>(arena: &'a Bump, spec: &RequestSpec<'a>) -> Result<HttpRequest<
         ));
     }
     let mut full_url = url.to_owned();
+    let mut shown_url = url.to_owned();
     if !spec.query.is_empty() {
-        full_url.push(if url.contains('?') { '&' } else { '?' });
+        let separator = if url.contains('?') { '&' } else { '?' };
+        full_url.push(separator);
         full_url.push_str(&form_encode(&spec.query));
+        let shown: Vec<(String, String)> = spec
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let secret = spec.secret_query.iter().any(|s| s == k);
+                (k.clone(), if secret { "***".to_owned() } else { v.clone() })
+            })
+            .collect();
+        shown_url.push(separator);
+        shown_url.push_str(&form_encode(&shown));
     }
     let mut headers: Vec<(&'a str, &'a str)> = spec
         .headers
@@ -300,6 +308,11 @@ pub fn build<'a>(arena: &'a Bump, spec: &RequestSpec<'a>) -> Result<HttpRequest<
     Ok(HttpRequest {
         method: arena.alloc_str(&spec.method),
         url: arena.alloc_str(&full_url),
+        url_shown: if shown_url == full_url {
+            None
+        } else {
+            Some(arena.alloc_str(&shown_url))
+        },
         headers: arena.alloc_slice_copy(&headers),
         body: arena.alloc_slice_copy(&body),
         timeout_ms: spec.timeout_ms,
@@ -320,6 +333,7 @@ mod tests {
             body_kind: kind,
             raw_content_type: "text/plain",
             timeout_ms: 1_000,
+            secret_query: vec!["q".into()],
         }
     }
 
@@ -329,6 +343,8 @@ mod tests {
         let body = Value::Object(&[("k", Value::String("😀"))]);
         let request = build(&arena, &spec("https://x.test/p?z=1", body, BodyKind::Json)).unwrap();
         assert_eq!(request.url, "https://x.test/p?z=1&q=a%20b%26%C3%A9");
+        // `q` is marked secret: messages and logs see it masked.
+        assert_eq!(request.shown_url(), "https://x.test/p?z=1&q=***");
         assert_eq!(request.body, r#"{"k":"😀"}"#.as_bytes());
         assert_eq!(
             request.headers,
