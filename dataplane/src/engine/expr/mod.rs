@@ -19,6 +19,7 @@
 mod access;
 mod arrays;
 mod dates;
+mod direct;
 mod eval;
 mod globals;
 mod json;
@@ -70,8 +71,12 @@ pub fn evaluate<'a, S: Scope<'a> + ?Sized>(
     scope: &S,
 ) -> Result<Value<'a>, EvalError> {
     if let ArchivedBody::Single(segment) = &expr.body {
-        if let Some(value) = direct_json_path(&segment.expr, scope) {
-            return Ok(value);
+        // Only expressions the codec cleared for the fast path: the others must reach
+        // JavaScript (through `CODE_NOT_FAST`) whatever their shape.
+        if expr.fast {
+            if let Some(value) = direct::direct(&segment.expr, scope) {
+                return Ok(value);
+            }
         }
     }
     evaluate_generic(expr, scope)

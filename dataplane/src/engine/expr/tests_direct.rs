@@ -93,3 +93,88 @@ fn direct_json_path_leaves_non_objects_to_the_evaluator() {
         Some(json!(null))
     );
 }
+
+/// (direct-form answer, generic answer, whether the direct form applied) for `source`.
+fn direct_form_both_ways(source: &str, input: &Json) -> (Option<Json>, Option<Json>, bool) {
+    let compiled = compile(source).expect("expression compiles");
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
+    let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
+        .expect("valid archive");
+    let arena = Bump::new();
+    let mut scope = MockScope::new(&arena);
+    let value = Value::from_json(&arena, input);
+    scope.input = arena.alloc_slice_copy(&[Item::new(value)]);
+    let applied = match &archived.body {
+        ArchivedBody::Single(segment) => super::direct::direct(&segment.expr, &scope).is_some(),
+        _ => false,
+    };
+    let direct = evaluate(archived, &scope).ok().map(|v| v.to_json());
+    let generic = evaluate_generic(archived, &scope).ok().map(|v| v.to_json());
+    (direct, generic, applied)
+}
+
+#[test]
+fn direct_arithmetic_and_object_literals_agree_with_the_evaluator() {
+    let inputs = [
+        json!({"body": {"a": 41, "name": "bench", "n": null, "s": "7"}, "b": 42, "z": 0}),
+        json!({"body": {"a": "41", "name": 3}, "b": true}),
+        json!({"body": "text", "b": null}),
+        json!({}),
+    ];
+    let sources = [
+        "={{ $json.body.a + 1 }}",
+        "={{ 1 + $json.body.a }}",
+        "={{ $json.body.a - $json.b }}",
+        "={{ $json.body.a * 2 }}",
+        "={{ $json.body.a / $json.z }}",
+        "={{ $json.body.a % 5 }}",
+        "={{ $json.body.a + 1 + 2 }}",
+        "={{ $json.body.s + 1 }}",
+        "={{ $json.body.n + 1 }}",
+        "={{ $json.missing + 1 }}",
+        "={{ $json.body.a ** 2 }}",
+        "={{ $json.body.a < 2 }}",
+        "={{ { \"a\": $json.body.a, \"name\": $json.body.name, \"b\": $json.b } }}",
+        "={{ { a: $json.body.a, a: 2, c: \"x\", d: true, e: null } }}",
+        "={{ { sum: $json.body.a + 1, inner: { b: $json.b } } }}",
+        "={{ { missing: $json.missing, deep: $json.body.n } }}",
+        "={{ { ...$json.body } }}",
+        "={{ { [\"k\"]: 1 } }}",
+        "={{ { len: $json.body.name.length } }}",
+        "={{ {} }}",
+        "={{ 42 }}",
+        "={{ \"text\" }}",
+    ];
+    let mut applied_count = 0;
+    for input in &inputs {
+        for source in sources {
+            let (direct, generic, applied) = direct_form_both_ways(source, input);
+            assert_eq!(direct, generic, "{source} on {input}");
+            applied_count += usize::from(applied);
+        }
+    }
+    // Both the direct form and the fall-back are exercised.
+    assert!(
+        applied_count >= 24,
+        "direct form applied {applied_count} times"
+    );
+    let reference = json!({"body": {"a": 41, "name": "bench"}, "b": 42});
+    for (source, applies) in [
+        ("={{ $json.body.a + 1 }}", true),
+        (
+            "={{ { \"a\": $json.body.a, \"name\": $json.body.name, \"b\": $json.b } }}",
+            true,
+        ),
+        ("={{ $json.body.name + 1 }}", false),
+        ("={{ { ...$json.body } }}", false),
+        ("={{ $json.body.a ** 2 }}", false),
+    ] {
+        let (direct, generic, applied) = direct_form_both_ways(source, &reference);
+        assert_eq!(applied, applies, "{source}");
+        assert_eq!(direct, generic, "{source}");
+    }
+    assert_eq!(
+        direct_form_both_ways("={{ $json.body.name + 1 }}", &reference).0,
+        Some(json!("bench1"))
+    );
+}

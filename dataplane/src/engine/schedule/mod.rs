@@ -10,10 +10,9 @@
 //! forces unrun producers of a waiting node's other inputs ([`legacy`]).
 
 mod legacy;
+mod stack;
 
 pub use legacy::{CODE_PARENT_WALK, PARENT_WALK_STEPS_MAX};
-
-use std::collections::VecDeque;
 
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
@@ -23,6 +22,7 @@ use linkflow_codec::plan::{ArchivedNodeKind, ArchivedPValue, ArchivedPlan};
 use super::item::Item;
 use super::node::{lookup, Outputs};
 use super::run_data::{Source, TaskRun};
+use stack::Stack;
 
 /// One node run to do: the node, items per input and where they came from.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +47,7 @@ pub struct Scheduler<'a> {
     arena: &'a Bump,
     plan: &'a ArchivedPlan,
     v1: bool,
-    stack: VecDeque<Entry<'a>>,
+    stack: Stack<'a>,
     /// Waiting nodes in first-wait order (n8n iterates `waitingExecution` by insertion).
     waiting: Vec<(u32, Vec<WaitSlot<'a>>)>,
     /// Last entry popped without running (legacy order), for the endless-loop check.
@@ -73,7 +73,7 @@ impl<'a> Scheduler<'a> {
             arena,
             plan,
             v1,
-            stack: VecDeque::new(),
+            stack: Stack::new_in(arena),
             waiting: Vec::new(),
             last_try: None,
             error: None,

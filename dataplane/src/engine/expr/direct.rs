@@ -1,0 +1,104 @@
+//! Direct forms of the simplest expression shapes, read straight off the archived AST
+//! without setting up the evaluator: `$json.a.b`, arithmetic on numbers (`$json.a + 1`)
+//! and object literals of such values (`{ "a": $json.body.a, "b": $json.b }`).
+//!
+//! Why: these shapes are most of what webhook workflows evaluate per item, and the
+//! evaluator's set-up, `Val` conversions and dispatch cost more than the work itself.
+//!
+//! Contract: [`direct`] answers `Some` only where the answer is exactly the evaluator's
+//! (tests run every case both ways); anything else — a non-object on a path, a non-number
+//! operand, a spread or computed key, a shape it does not know — is `None`, and the caller
+//! evaluates the whole expression generically. Evaluation has no side effects, so giving
+//! up half-way is safe.
+
+use bumpalo::collections::Vec as BumpVec;
+use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKey};
+
+use super::eval::set_member;
+use super::{direct_json_path, Scope};
+use crate::engine::value::Value;
+
+/// Nesting of object literals and arithmetic the direct form follows; deeper expressions
+/// go to the evaluator. Why: bounds the recursion independently of the parser's limits.
+pub const DIRECT_DEPTH_MAX: u32 = 4;
+
+/// The value of `expr` when it has a direct form, else `None` (evaluate generically).
+pub fn direct<'a, S: Scope<'a> + ?Sized>(expr: &'a ArchivedExpr, scope: &S) -> Option<Value<'a>> {
+    operand(expr, scope, 0)
+}
+
+fn operand<'a, S: Scope<'a> + ?Sized>(
+    expr: &'a ArchivedExpr,
+    scope: &S,
+    depth: u32,
+) -> Option<Value<'a>> {
+    match expr {
+        ArchivedExpr::Path { .. } => direct_json_path(expr, scope),
+        ArchivedExpr::Number(n) => Some(Value::Number(n.to_native())),
+        ArchivedExpr::String(s) => Some(Value::String(s.as_str())),
+        ArchivedExpr::Bool(b) => Some(Value::Bool(*b)),
+        ArchivedExpr::Null => Some(Value::Null),
+        ArchivedExpr::Binary { op, left, right } if depth < DIRECT_DEPTH_MAX => {
+            arithmetic(op, left.get(), right.get(), scope, depth + 1)
+        }
+        ArchivedExpr::Object { keys, values } if depth < DIRECT_DEPTH_MAX => {
+            object(keys.as_slice(), values.as_slice(), scope, depth + 1)
+        }
+        _ => None,
+    }
+}
+
+/// `l op r` for two numbers: JavaScript's `+ - * / %` on numbers are IEEE-754 double
+/// operations, as Rust's on `f64` (`%` is `fmod` in both). Any other operand type needs
+/// JavaScript's conversions (`"1" + 1` is `"11"`): the evaluator's job.
+fn arithmetic<'a, S: Scope<'a> + ?Sized>(
+    op: &ArchivedBinaryOp,
+    left: &'a ArchivedExpr,
+    right: &'a ArchivedExpr,
+    scope: &S,
+    depth: u32,
+) -> Option<Value<'a>> {
+    if !matches!(
+        op,
+        ArchivedBinaryOp::Add
+            | ArchivedBinaryOp::Sub
+            | ArchivedBinaryOp::Mul
+            | ArchivedBinaryOp::Div
+            | ArchivedBinaryOp::Rem
+    ) {
+        return None;
+    }
+    let Value::Number(l) = operand(left, scope, depth)? else {
+        return None;
+    };
+    let Value::Number(r) = operand(right, scope, depth)? else {
+        return None;
+    };
+    Some(Value::Number(match op {
+        ArchivedBinaryOp::Add => l + r,
+        ArchivedBinaryOp::Sub => l - r,
+        ArchivedBinaryOp::Mul => l * r,
+        ArchivedBinaryOp::Div => l / r,
+        _ => l % r,
+    }))
+}
+
+/// An object literal with static keys: members in order, a repeated key keeping its first
+/// position with the last value (as the evaluator's `set_member`).
+fn object<'a, S: Scope<'a> + ?Sized>(
+    keys: &'a [ArchivedObjectKey],
+    values: &'a [ArchivedExpr],
+    scope: &S,
+    depth: u32,
+) -> Option<Value<'a>> {
+    let mut out: BumpVec<'a, (&'a str, Value<'a>)> =
+        BumpVec::with_capacity_in(keys.len(), scope.arena());
+    for (key, value) in keys.iter().zip(values.iter()) {
+        let ArchivedObjectKey::Static(key) = key else {
+            return None;
+        };
+        let value = operand(value, scope, depth)?;
+        set_member(&mut out, key.as_str(), value);
+    }
+    Some(Value::Object(out.into_bump_slice()))
+}
