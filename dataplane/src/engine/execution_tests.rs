@@ -120,6 +120,30 @@ fn siblings_run_top_most_first_and_depth_first() {
     assert_eq!(run.last_node.as_deref(), Some("Low"));
 }
 
+/// A fan-out wider than the scheduler's inline child list (8) takes the arena path; both
+/// must order children as n8n does (v1: top-most first; v0: connection order).
+#[test]
+fn wide_fan_out_orders_children_like_a_narrow_one() {
+    for width in [3usize, 12] {
+        let names: Vec<String> = (0..width).map(|i| format!("C{i}")).collect();
+        // Distinct heights in a scrambled order: v1 must sort them.
+        let y = |i: usize| ((i * 7) % width) as f64 * 10.0 - 60.0;
+        let mut nodes = vec![webhook("lastNode", "allEntries")];
+        nodes.extend((0..width).map(|i| node(&names[i], "noOp", 200.0, y(i), json!({}))));
+        let targets: Vec<(&str, u32)> = names.iter().map(|n| (n.as_str(), 0)).collect();
+        let mut by_height: Vec<usize> = (0..width).collect();
+        by_height.sort_by(|&a, &b| y(a).total_cmp(&y(b)));
+        for (order_setting, expected) in [("v1", by_height), ("v0", (0..width).collect())] {
+            let wf = json!({"settings": {"executionOrder": order_setting}, "nodes": nodes,
+                "connections": {"Webhook": {"main": link("Webhook", &targets)}}});
+            let run = run(wf, "{}");
+            let mut want = vec!["Webhook#0".to_owned()];
+            want.extend(expected.iter().map(|&i| format!("{}#0", names[i])));
+            assert_eq!(order(&run), want, "{order_setting}, {width} children");
+        }
+    }
+}
+
 #[test]
 fn legacy_order_runs_breadth_first() {
     let wf = json!({"settings": {"executionOrder": "v0"}, "nodes": [webhook("lastNode", "allEntries"),

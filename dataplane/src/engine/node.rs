@@ -198,13 +198,17 @@ pub struct NodeState<'a> {
 /// type: no allocation per response), owned text for configured names and values.
 pub type Header = (Cow<'static, str>, Cow<'static, str>);
 
+/// A response's header list: borrowed when it is a fixed list (the JSON content type,
+/// no allocation per response), owned when a node built it.
+pub type Headers = Cow<'static, [Header]>;
+
 /// A response a node (Respond to Webhook) sends to the caller of the execution.
 #[derive(Debug, Clone)]
 pub struct NodeResponse {
     /// HTTP status.
     pub status: u16,
     /// Header pairs in order (names as configured).
-    pub headers: Vec<Header>,
+    pub headers: Headers,
     /// Body bytes.
     pub body: Vec<u8>,
 }

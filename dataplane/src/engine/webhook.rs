@@ -16,7 +16,7 @@ use linkflow_codec::plan::{
 
 use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
 use super::item::Item;
-use super::node::{EffectResult, Header, NodeResponse};
+use super::node::{EffectResult, Header, Headers, NodeResponse};
 use super::run_data::TraceEntry;
 use super::value::Value;
 
@@ -25,12 +25,16 @@ pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 /// Effects one synchronous webhook run may answer before it gives up.
 pub const EFFECTS_PER_RUN_MAX: u32 = 10_000;
 
-/// The headers of a JSON response: `content-type` only, as static text.
-pub fn json_headers() -> Vec<Header> {
-    vec![(
-        Cow::Borrowed("content-type"),
-        Cow::Borrowed(JSON_CONTENT_TYPE),
-    )]
+/// The header list of a JSON response: `content-type` only.
+static JSON_HEADERS: [Header; 1] = [(
+    Cow::Borrowed("content-type"),
+    Cow::Borrowed(JSON_CONTENT_TYPE),
+)];
+
+/// The headers of a JSON response: `content-type` only, borrowed from a static list
+/// (no allocation per response).
+pub fn json_headers() -> Headers {
+    Cow::Borrowed(&JSON_HEADERS)
 }
 
 /// An HTTP request to a webhook, parsed by the runtime.
@@ -54,7 +58,7 @@ pub struct WebhookResponse {
     /// Status code.
     pub status: u16,
     /// Header pairs.
-    pub headers: Vec<Header>,
+    pub headers: Headers,
     /// Body bytes.
     pub body: Vec<u8>,
 }

@@ -86,7 +86,7 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
     }
     *ctx.response = Some(NodeResponse {
         status,
-        headers: all_headers,
+        headers: Cow::Owned(all_headers),
         body,
     });
     Ok(ctx.single_output(input))

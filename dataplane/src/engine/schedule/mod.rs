@@ -24,6 +24,10 @@ use super::node::{lookup, Outputs};
 use super::run_data::{Source, TaskRun};
 use stack::Stack;
 
+/// Children of one finished run scheduled without an arena vector; a run with more
+/// (a node fanning out wider) collects them in the arena.
+const CHILDREN_INLINE_MAX: usize = 8;
+
 /// One node run to do: the node, items per input and where they came from.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a> {
@@ -148,20 +152,40 @@ impl<'a> Scheduler<'a> {
         outputs: Outputs<'a>,
         runs: &[BumpVec<'a, TaskRun<'a>>],
     ) {
-        // (target, input, output); in the arena: a heap vector per node run showed up in
-        // the instruction counts.
-        let mut to_add: BumpVec<'a, (u32, u32, usize)> = BumpVec::new_in(self.arena);
+        // (target, input, output). Up to `CHILDREN_INLINE_MAX` in a local array, more in
+        // the arena: a vector per node run showed up in the instruction counts.
+        let mut inline = [(0u32, 0u32, 0usize); CHILDREN_INLINE_MAX];
+        let mut inline_len = 0;
+        let mut spilled: Option<BumpVec<'a, (u32, u32, usize)>> = None;
         for (output, items) in outputs.iter().enumerate() {
             let Some(items) = items else { continue };
             for link in self.targets(node, output) {
                 let input = link.port.to_native();
                 if !items.is_empty() || (input > 0 && !self.v1) {
-                    to_add.push((link.node.to_native(), input, output));
+                    let child = (link.node.to_native(), input, output);
+                    match &mut spilled {
+                        Some(children) => children.push(child),
+                        None if inline_len < CHILDREN_INLINE_MAX => {
+                            inline[inline_len] = child;
+                            inline_len += 1;
+                        }
+                        None => {
+                            let mut children =
+                                BumpVec::with_capacity_in(2 * CHILDREN_INLINE_MAX, self.arena);
+                            children.extend_from_slice(&inline);
+                            children.push(child);
+                            spilled = Some(children);
+                        }
+                    }
                 }
             }
         }
-        if self.v1 {
-            self.sort_by_position(&mut to_add);
+        let to_add: &mut [(u32, u32, usize)] = match &mut spilled {
+            Some(children) => children,
+            None => &mut inline[..inline_len],
+        };
+        if self.v1 && to_add.len() > 1 {
+            self.sort_by_position(to_add);
         }
         for &(target, input, output) in to_add.iter() {
             let source = Source {
@@ -231,6 +255,16 @@ impl<'a> Scheduler<'a> {
         runs: &[BumpVec<'a, TaskRun<'a>>],
     ) {
         let inputs_connected = self.connected_inputs(target);
+        if inputs_connected <= 1 && input == 0 {
+            // The common entry: one input with data, one producer.
+            let entry = Entry {
+                node: target,
+                inputs: self.arena.alloc_slice_copy(&[Some(items)]),
+                sources: self.arena.alloc_slice_copy(&[Some(source)]),
+            };
+            self.enqueue(entry);
+            return;
+        }
         if inputs_connected <= 1 {
             let inputs = self.arena.alloc_slice_fill_copy(input + 1, None);
             let sources = self.arena.alloc_slice_fill_copy(input + 1, None);
