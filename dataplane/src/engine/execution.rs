@@ -215,7 +215,12 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             config: Config { limits, ..config },
             now_ms: config.started_ms,
             scheduler,
-            runs: BumpVec::from_iter_in((0..node_count).map(|_| BumpVec::new_in(arena)), arena),
+            // Room for one run per node up front: most nodes run once, and growing an empty
+            // arena vector on the first push costs more than sizing it here.
+            runs: BumpVec::from_iter_in(
+                (0..node_count).map(|_| BumpVec::with_capacity_in(1, arena)),
+                arena,
+            ),
             order: BumpVec::with_capacity_in(node_count, arena),
             states: arena.alloc_slice_fill_copy(node_count, NodeState::default()),
             last_node: None,

@@ -22,7 +22,7 @@ use linkflow_codec::plan::ArchivedPValue;
 use super::item::Item;
 use super::node::{NodeCtx, NodeResponse, NodeResult};
 use super::nodes::coerce::string_to_number;
-use super::value::Value;
+use super::value::{key_eq, Value};
 use super::webhook::json_headers;
 
 /// Response body bytes reserved up front (one allocation for the reference response).
@@ -63,7 +63,7 @@ fn set_node<'a>(ctx: &mut NodeCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<N
             let value = convert(assignment.field_type, value)?;
             let name = assignment.name.as_str();
             // `obj[name] = value`: a repeated name keeps its position, as `set_key` does.
-            match members.iter_mut().find(|(k, _)| *k == name) {
+            match members.iter_mut().find(|(k, _)| key_eq(k, name)) {
                 Some(slot) => slot.1 = value,
                 None => members.push((name, value)),
             }

@@ -45,7 +45,7 @@ impl<'a> Value<'a> {
         match self {
             Value::Object(members) => members
                 .iter()
-                .find(|(k, _)| *k == key)
+                .find(|(k, _)| key_eq(k, key))
                 .map(|(_, v)| *v)
                 .unwrap_or(Value::Undefined),
             _ => Value::Undefined,
@@ -210,6 +210,24 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
     out.extend_from_slice(buffer.format_finite(n).as_bytes());
 }
 
+/// Keys up to this length compare byte by byte in line; longer ones through `memcmp`.
+pub const KEY_INLINE_COMPARE_BYTES_MAX: usize = 16;
+
+/// Equality of two object keys. Why: `==` on `str` calls `memcmp` whenever the lengths
+/// match, and for the short keys of typical items the call costs more than comparing the
+/// bytes here (member look-ups are most of what simple expressions do).
+#[inline]
+pub fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > KEY_INLINE_COMPARE_BYTES_MAX {
+        return a == b;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Writes `s` as a JSON string literal with `JSON.stringify`'s escapes.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
@@ -251,6 +269,32 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_eq_agrees_with_str_equality() {
+        let long = "a_key_longer_than_sixteen_bytes";
+        let keys = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "body",
+            "bodY",
+            "name",
+            "é",
+            "e\u{301}",
+            long,
+            "a_key_longer_than_sixteen_byteS",
+            "sixteen_bytes_ab",
+            "sixteen_bytes_aB",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_eq(a, b), a == b, "{a:?} vs {b:?}");
+            }
+        }
+    }
 
     fn stringify(v: Value<'_>) -> String {
         let mut out = Vec::new();

@@ -106,7 +106,7 @@ fn direct_json_path<'a, S: Scope<'a> + ?Sized>(
         let key = key.as_str();
         value = members
             .iter()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| crate::engine::value::key_eq(k, key))
             .map_or(Value::Undefined, |(_, v)| *v);
     }
     Some(value)
