@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let text = std::fs::read_to_string(&workflow)?;
-    let plan = PlanBytes::from_workflow_json(&text).map_err(|e| format!("{workflow}: {e:?}"))?;
+    let plan = PlanBytes::from_workflow_json(&text).map_err(|e| format!("{workflow}: {e}"))?;
     let node = Node::start(NodeConfig::new(addr.parse()?))?;
     node.install(plan);
     println!("serving {workflow} on {}", node.webhook_addr());

@@ -179,7 +179,7 @@ impl Route {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::quick_plan::{access, archive, plan_from_workflow};
+    use crate::engine::test_support::{access, archive, plan_from_workflow};
 
     fn plan_bytes(path: &str, methods: &[&str]) -> rkyv::util::AlignedVec {
         let nodes: Vec<serde_json::Value> = methods

@@ -25,7 +25,8 @@ pub struct DataplaneArgs {
     /// A sealed plan to install (repeatable).
     #[arg(long = "plan")]
     pub plans: Vec<PathBuf>,
-    /// An n8n workflow export to translate and install (repeatable).
+    /// An n8n workflow export to compile (as `linkflow compile` does) and install
+    /// (repeatable); an invalid one stops the command with every error the codec found.
     #[arg(long = "workflow")]
     pub workflows: Vec<PathBuf>,
     /// Do not pin shards to CPUs.
@@ -76,7 +77,7 @@ pub fn run(args: &DataplaneArgs) -> anyhow::Result<()> {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         plans.push(
             PlanBytes::from_workflow_json(&text)
-                .with_context(|| format!("translating {}", path.display()))?,
+                .with_context(|| format!("compiling {}", path.display()))?,
         );
     }
     let mut config = NodeConfig::new(args.webhook);

@@ -20,9 +20,15 @@ pub(super) fn node(
     json!({"name": name, "type": format!("n8n-nodes-base.{kind}"), "typeVersion": 1, "position": [x, y], "parameters": params})
 }
 
+/// A `POST /webhook/t` Webhook node; `data` "" leaves `responseData` out (n8n exports none
+/// in `responseNode` mode, and the codec refuses an empty one).
 pub(super) fn webhook(mode: &str, data: &str) -> serde_json::Value {
-    json!({"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "position": [0, 0],
-           "parameters": {"httpMethod": "POST", "path": "t", "responseMode": mode, "responseData": data}})
+    let mut node = json!({"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
+           "position": [0, 0], "parameters": {"httpMethod": "POST", "path": "t", "responseMode": mode}});
+    if !data.is_empty() {
+        node["parameters"]["responseData"] = json!(data);
+    }
+    node
 }
 
 pub(super) fn link(_from: &str, to: &[(&str, u32)]) -> serde_json::Value {
@@ -166,11 +172,18 @@ fn single_input_node_fed_twice_runs_twice() {
     assert_eq!(order(&run), ["Webhook#0", "A#0", "Join#0", "B#0", "Join#1"]);
 }
 
+/// A Merge node (3.0, append): a node with two inputs.
+fn merge(name: &str, x: f64, y: f64) -> serde_json::Value {
+    let mut merge = node(name, "merge", x, y, json!({}));
+    merge["typeVersion"] = json!(3);
+    merge
+}
+
 #[test]
 fn multi_input_node_waits_for_both_inputs() {
     let wf = json!({"settings": {"executionOrder": "v1"}, "nodes": [webhook("lastNode", "allEntries"),
         node("A", "noOp", 200.0, -100.0, json!({})), node("B", "noOp", 200.0, 100.0, json!({})),
-        node("Both", "noOp", 400.0, 0.0, json!({}))],
+        merge("Both", 400.0, 0.0)],
         "connections": {"Webhook": {"main": link("Webhook", &[("A", 0), ("B", 0)])},
                         "A": {"main": link("A", &[("Both", 0)])}, "B": {"main": link("B", &[("Both", 1)])}}});
     let run = run(wf, "{}");
@@ -182,7 +195,7 @@ fn multi_input_node_runs_with_partial_input_when_the_stack_is_empty() {
     // Drop (If-less): pinData gives B no items, so Both only ever gets input 0.
     let wf = json!({"settings": {"executionOrder": "v1"}, "nodes": [webhook("lastNode", "allEntries"),
         node("A", "noOp", 200.0, -100.0, json!({})), node("B", "noOp", 200.0, 100.0, json!({})),
-        node("Both", "noOp", 400.0, 0.0, json!({}))],
+        merge("Both", 400.0, 0.0)],
         "pinData": {"B": []},
         "connections": {"Webhook": {"main": link("Webhook", &[("A", 0), ("B", 0)])},
                         "A": {"main": link("A", &[("Both", 0)])}, "B": {"main": link("B", &[("Both", 1)])}}});
@@ -387,10 +400,22 @@ fn items_per_output_limit_fails_cleanly() {
 
 #[test]
 fn node_runs_limit_stops_endless_loops() {
+    // Loop Over Items with `reset` queues its input afresh on every run, so feeding its
+    // loop output back into it never finishes (a real n8n pitfall; the codec accepts it
+    // because the cycle has a loop node).
+    let mut looped = node(
+        "Loop",
+        "splitInBatches",
+        200.0,
+        0.0,
+        json!({"options": {"reset": true}}),
+    );
+    looped["typeVersion"] = json!(3);
     let wf = json!({"settings": {"executionOrder": "v1"}, "nodes": [webhook("lastNode", "allEntries"),
-        node("A", "noOp", 200.0, 0.0, json!({})), node("B", "noOp", 400.0, 0.0, json!({}))],
-        "connections": {"Webhook": {"main": link("Webhook", &[("A", 0)])}, "A": {"main": link("A", &[("B", 0)])},
-                        "B": {"main": link("B", &[("A", 0)])}}});
+        looped, node("A", "noOp", 400.0, 0.0, json!({}))],
+        "connections": {"Webhook": {"main": link("Webhook", &[("Loop", 0)])},
+                        "Loop": {"main": [[], [{"node": "A", "type": "main", "index": 0}]]},
+                        "A": {"main": link("A", &[("Loop", 0)])}}});
     let run = run_with(
         wf,
         "{}",

@@ -12,7 +12,6 @@ pub mod js;
 pub mod limits;
 pub mod node;
 pub mod nodes;
-pub mod quick_plan;
 pub mod run_data;
 pub mod runner;
 pub mod schedule;
@@ -28,4 +27,4 @@ mod execution_v0_tests;
 #[cfg(test)]
 mod golden_probe;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;

@@ -1,18 +1,73 @@
-//! Test support: plans from small n8n workflow JSON (see [`super::quick_plan`]) and a fake
-//! expression evaluator, so engine and node tests need neither the codec's plan compiler
-//! nor the full expression engine.
+//! Test support: plans from small n8n workflow JSON, compiled by the codec's validating
+//! compiler (the one source of plans: `linkflow run`, the data plane and the golden tests
+//! use it too), and a fake expression evaluator, so engine and node tests need not run the
+//! full expression engine.
 //!
 //! The fake evaluator understands `={{ $json.path }}`, `={{ $runIndex }}`,
 //! `={{ $itemIndex }}` and `={{ $('Node').item.json.path }}`; anything else is an error.
 
-pub use super::quick_plan::{access, archive, plan_from_workflow};
 use bumpalo::Bump;
+use linkflow_codec::plan::{compiler, ArchivedPlan, PValue, Plan};
+use linkflow_codec::{model, validate::Severity};
 
 use super::execution::Services;
 use super::node::{JsMode, JsOutput, NodeError};
 use super::nodes::coerce::get_path;
 use super::run_data::ExecView;
 use super::value::Value;
+
+/// Compiles a test workflow with the codec's compiler. A test workflow must be a valid n8n
+/// workflow: when it is not, this panics listing every error the codec found (code, node,
+/// path and why), so the test names what to fix.
+pub fn plan_from_workflow(workflow: &serde_json::Value) -> Plan {
+    let document = model::import_value(workflow.clone())
+        .unwrap_or_else(|error| panic!("the test workflow does not import: {error}"));
+    match compiler::compile(&document.workflow) {
+        Ok(compiled) => compiled.plan,
+        Err(diagnostics) => {
+            let errors: Vec<String> = diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(ToString::to_string)
+                .collect();
+            panic!("the test workflow does not compile:\n{}", errors.join("\n"))
+        }
+    }
+}
+
+/// Sets parameter `key` of node `node` in a compiled plan to the plain string `value`.
+///
+/// Why: the engine keeps runtime checks for parameters the codec refuses (a plan from an
+/// older or another compiler may hold them); tests reach those checks by editing a plan
+/// compiled from a valid workflow, never by skipping validation.
+pub fn set_param(plan: &mut Plan, node: &str, key: &str, value: &str) {
+    let node = plan
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == node)
+        .unwrap_or_else(|| panic!("no node {node:?} in the plan"));
+    let PValue::Object { keys, values } = &mut node.params else {
+        panic!("the parameters of {:?} are not an object", node.name);
+    };
+    let value = PValue::String(value.to_owned());
+    match keys.iter().position(|k| k == key) {
+        Some(at) => values[at] = value,
+        None => {
+            keys.push(key.to_owned());
+            values.push(value);
+        }
+    }
+}
+
+/// Serialises a plan into aligned bytes that can be accessed as an [`ArchivedPlan`].
+pub fn archive(plan: &Plan) -> rkyv::util::AlignedVec {
+    rkyv::to_bytes::<rkyv::rancor::Error>(plan).expect("plan serialises")
+}
+
+/// Accesses archived plan bytes (validated: tests may hand in any bytes).
+pub fn access(bytes: &[u8]) -> &ArchivedPlan {
+    rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(bytes).expect("plan bytes are valid")
+}
 
 /// A fake [`Services`]: simple `$json` paths, `$runIndex`, `$itemIndex` and
 /// `$('Node').item.json` paths; a fixed clock.

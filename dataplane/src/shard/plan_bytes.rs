@@ -2,16 +2,20 @@
 //! shard (shared read-only through an `Arc`; only installs touch the reference count).
 
 use linkflow_codec::envelope::{self, SealedBytes};
-use linkflow_codec::plan::{ArchivedPlan, Plan, ScheduleTrigger, Trigger};
+use linkflow_codec::model;
+use linkflow_codec::plan::{compiler, ArchivedPlan};
+use linkflow_codec::validate::{Diagnostic, Severity};
 use rkyv::util::AlignedVec;
-use serde_json::Value as Json;
-
-use crate::engine::quick_plan::{archive, plan_from_workflow};
 
 /// Error code: plan bytes are not a valid archived plan.
 pub const CODE_INVALID_PLAN: &str = "LF-DATAPLANE-001";
-/// Error code: a workflow file could not be translated.
+/// Error code: a workflow file did not compile and the codec gave no code of its own
+/// (a refused workflow normally carries the codec's `LF-IMP-`/`LF-WF-`/`LF-CMP-` code).
 pub const CODE_INVALID_WORKFLOW: &str = "LF-DATAPLANE-002";
+
+/// At most this many of a refused workflow's errors are spelled out in the message (the
+/// count says how many there were), so a broken 1,000-node file gives a readable error.
+const WORKFLOW_ERRORS_SHOWN_MAX: usize = 16;
 
 /// Why plan bytes were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,21 +105,24 @@ impl PlanBytes {
         self.plan().workflow_version.to_native()
     }
 
-    /// Translates an n8n workflow export into a plan (for `--workflow` local use).
+    /// Compiles an n8n workflow export with the codec's validating compiler, exactly as
+    /// `linkflow compile` does (for `--workflow` local use). A workflow the codec refuses
+    /// fails with the codec's code and every error's node, path and reason.
     pub fn from_workflow_json(text: &str) -> Result<Self, PlanError> {
-        let workflow: Json = serde_json::from_str(text).map_err(|e| PlanError {
-            code: CODE_INVALID_WORKFLOW,
-            message: e.to_string(),
+        let document = model::import(text.as_bytes()).map_err(|e| PlanError {
+            code: e.code,
+            message: format!("at {}: {}", e.path, e.message),
         })?;
-        if !workflow["nodes"].is_array() {
-            return Err(PlanError {
-                code: CODE_INVALID_WORKFLOW,
-                message: "the workflow has no `nodes` array".into(),
-            });
+        let compiled = compiler::compile(&document.workflow).map_err(|d| compile_error(&d))?;
+        for warning in &compiled.warnings {
+            tracing::warn!(workflow = %compiled.plan.workflow_name, "{warning}");
         }
-        let mut plan = plan_from_workflow(&workflow);
-        complete_plan(&mut plan, &workflow);
-        Self::from_aligned(archive(&plan))
+        let bytes =
+            rkyv::to_bytes::<rkyv::rancor::Error>(&compiled.plan).map_err(|e| PlanError {
+                code: CODE_INVALID_PLAN,
+                message: e.to_string(),
+            })?;
+        Self::from_aligned(bytes)
     }
 
     /// The plan, read in place.
@@ -159,77 +166,30 @@ fn hex_prefix(hash: &[u8]) -> String {
     )
 }
 
-/// Fills in what the quick translation leaves out and the data plane needs: several
-/// methods per webhook node, the latency budget, the time zone and schedule triggers.
-fn complete_plan(plan: &mut Plan, workflow: &Json) {
-    let settings = &workflow["settings"];
-    if let Some(budget) = settings["latencyBudgetMs"].as_u64() {
-        plan.settings.latency_budget_ms = budget.min(u64::from(u32::MAX)) as u32;
-    }
-    if let Some(tz) = settings["timezone"].as_str() {
-        if tz != "DEFAULT" {
-            plan.settings.timezone = tz.to_owned();
-        }
-    }
-    let nodes = workflow["nodes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    for trigger in &mut plan.triggers {
-        let Trigger::Webhook(webhook) = trigger else {
-            continue;
-        };
-        let params = &nodes[webhook.node as usize]["parameters"];
-        if params["multipleMethods"].as_bool() == Some(true) {
-            if let Some(methods) = params["httpMethod"].as_array() {
-                webhook.methods = methods
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .map(str::to_ascii_uppercase)
-                    .collect();
-            }
-        }
-    }
-    let has_schedule = plan
-        .triggers
+/// The [`PlanError`] of a workflow the codec refused: the first error's code (the codec's
+/// own `LF-WF-`/`LF-CMP-` code) and every error, each with its code, node, path and reason.
+fn compile_error(diagnostics: &[Diagnostic]) -> PlanError {
+    let errors: Vec<&Diagnostic> = diagnostics
         .iter()
-        .any(|t| matches!(t, Trigger::Schedule(_)));
-    if has_schedule {
-        return;
+        .filter(|d| d.severity == Severity::Error)
+        .take(WORKFLOW_ERRORS_SHOWN_MAX)
+        .collect();
+    // The compiler fails only with at least one error; the fallback code keeps the
+    // refusal explicit should that ever change.
+    debug_assert!(!errors.is_empty(), "a refused workflow has an error");
+    let total = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let mut message = format!("the workflow does not compile ({total} error(s))");
+    for error in &errors {
+        message.push_str("; ");
+        message.push_str(&error.to_string());
     }
-    for (index, node) in nodes.iter().enumerate() {
-        if node["disabled"].as_bool() == Some(true) {
-            continue;
-        }
-        let type_name = node["type"].as_str().unwrap_or("");
-        if type_name.ends_with(".scheduleTrigger") || type_name.ends_with(".cron") {
-            let cron = schedule_crons(type_name, &node["parameters"]);
-            if !cron.is_empty() {
-                plan.triggers.push(Trigger::Schedule(ScheduleTrigger {
-                    node: index as u32,
-                    cron,
-                    timezone: String::new(),
-                }));
-            }
-        }
+    PlanError {
+        code: errors.first().map_or(CODE_INVALID_WORKFLOW, |d| d.code),
+        message,
     }
-}
-
-/// Cron expressions (with seconds) of a Schedule Trigger's rules or a legacy Cron node's
-/// times, translated by the codec's compiler rules so `--workflow` plans fire exactly as
-/// compiled plans do. A rule the compiler refuses is skipped here (the compiler reports it).
-fn schedule_crons(type_name: &str, params: &Json) -> Vec<String> {
-    use linkflow_codec::plan::schedule;
-    if type_name.ends_with(".cron") {
-        return schedule::cron_trigger(params.as_object()).unwrap_or_default();
-    }
-    params["rule"]["interval"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Json::as_object)
-        .filter_map(|rule| schedule::schedule_rule(rule).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -243,7 +203,41 @@ mod tests {
     }
 
     #[test]
-    fn workflow_translation_keeps_budget_methods_and_schedules() {
+    fn an_invalid_workflow_fails_with_the_codecs_codes_naming_node_and_path() {
+        let error = PlanBytes::from_workflow_json("{not json").unwrap_err();
+        assert_eq!(error.code, linkflow_codec::model::CODE_NOT_JSON);
+        let text = serde_json::json!({
+            "name": "w",
+            "nodes": [
+                {"name": "Hook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
+                 "position": [0, 0], "parameters": {"path": "p"}},
+                {"name": "Odd", "type": "n8n-nodes-base.noSuchNode", "typeVersion": 1,
+                 "position": [0, 0], "parameters": {}}
+            ],
+            "connections": {"Hook": {"main": [[{"node": "Gone", "type": "main", "index": 0}]]}}
+        })
+        .to_string();
+        let error = PlanBytes::from_workflow_json(&text).unwrap_err();
+        // Every error is listed; the code is the codec's first one.
+        assert!(error.code.starts_with("LF-WF-"), "{error}");
+        assert!(
+            error
+                .message
+                .contains(linkflow_codec::validate::UNKNOWN_TARGET),
+            "{error}"
+        );
+        assert!(
+            error
+                .message
+                .contains(linkflow_codec::validate::UNKNOWN_TYPE),
+            "{error}"
+        );
+        assert!(error.message.contains("\"Odd\""), "{error}");
+        assert!(error.message.contains("Gone"), "{error}");
+    }
+
+    #[test]
+    fn compiled_workflow_keeps_budget_methods_and_schedules() {
         let text = serde_json::json!({
             "id": "wf1", "name": "w", "settings": {"latencyBudgetMs": 25},
             "nodes": [

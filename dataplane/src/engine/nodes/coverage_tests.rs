@@ -5,7 +5,8 @@
 
 use serde_json::json;
 
-use super::transform_tests::{out0, run_single};
+use super::transform_tests::{main_to, node, out0, run_flow_edited, run_single, Script};
+use crate::engine::test_support::set_param;
 
 // ---- Item Lists ----
 
@@ -295,11 +296,18 @@ fn html_template_without_segments_and_unknown_operation() {
     );
     let out = out0(run_single("html", 1.0, json!({}), json!([{}])));
     assert_eq!(out, vec![json!({"html": ""})]);
-    let error = run_single(
-        "html",
-        1.2,
-        json!({"operation": "extractHtmlContent"}),
+    // The codec refuses `extractHtmlContent`; a plan that holds it anyway fails cleanly.
+    let error = run_flow_edited(
+        vec![node(
+            "N",
+            "html",
+            1.2,
+            json!({"operation": "generateHtmlTemplate"}),
+        )],
+        json!({"Start": main_to("N")}),
         json!([{}]),
+        Script::None,
+        |plan| set_param(plan, "N", "operation", "extractHtmlContent"),
     )
     .unwrap_err();
     assert!(error.contains("not supported"), "{error}");

@@ -7,12 +7,26 @@ use serde_json::{json, Value as Json};
 use crate::engine::execution::{Config, Effect, Execution, Outcome, Start};
 use crate::engine::limits::Limits;
 use crate::engine::nodes::trigger::manual_item;
-use crate::engine::test_support::{access, archive, plan_from_workflow, FakeServices};
+use linkflow_codec::plan::Plan;
+
+use crate::engine::test_support::{access, archive, plan_from_workflow, set_param, FakeServices};
 
 /// Outputs of the node under test (`None` when it did not run), or its error message.
 type NodeRun = Result<Option<Vec<Vec<Json>>>, String>;
 
 fn run_node_with(kind: &str, version: f64, params: Json, items: Json, extra: Json) -> NodeRun {
+    run_node_edited(kind, version, params, items, extra, |_| {})
+}
+
+/// As [`run_node_with`], with `edit` applied to the compiled plan before it runs.
+fn run_node_edited(
+    kind: &str,
+    version: f64,
+    params: Json,
+    items: Json,
+    extra: Json,
+    edit: impl FnOnce(&mut Plan),
+) -> NodeRun {
     let mut node = json!({"name": "N", "type": format!("n8n-nodes-base.{kind}"), "typeVersion": version,
         "position": [200, 0], "parameters": params});
     for (k, v) in extra.as_object().into_iter().flatten() {
@@ -23,7 +37,9 @@ fn run_node_with(kind: &str, version: f64, params: Json, items: Json, extra: Jso
             node],
         "pinData": {"Start": items.as_array().unwrap().iter().map(|j| json!({"json": j})).collect::<Vec<_>>()},
         "connections": {"Start": {"main": [[{"node": "N", "type": "main", "index": 0}]]}}});
-    let bytes = archive(&plan_from_workflow(&wf));
+    let mut plan = plan_from_workflow(&wf);
+    edit(&mut plan);
+    let bytes = archive(&plan);
     let plan = access(&bytes);
     let arena = Bump::new();
     let config = Config {
@@ -500,11 +516,14 @@ fn noop_passes_unicode_items_unchanged() {
 fn code_without_js_runtime_fails_cleanly() {
     let error = run_node("code", 2.0, json!({"jsCode": "return items;"}), json!([{}])).unwrap_err();
     assert_eq!(error, "no JavaScript in unit tests");
-    let error = run_node(
+    // The codec refuses Python; a plan that holds it anyway fails the node cleanly.
+    let error = run_node_edited(
         "code",
         2.0,
-        json!({"language": "python", "pythonCode": "x"}),
+        json!({"language": "javaScript", "jsCode": "x"}),
         json!([{}]),
+        json!({}),
+        |plan| set_param(plan, "N", "language", "python"),
     )
     .unwrap_err();
     assert!(error.contains("LF-NODE-CODE-001"));

@@ -10,6 +10,8 @@ use crate::engine::item::Item;
 use crate::engine::limits::Limits;
 use crate::engine::node::{EffectResult, HttpResponse};
 use crate::engine::nodes::trigger::manual_item;
+use linkflow_codec::plan::Plan;
+
 use crate::engine::test_support::{access, archive, plan_from_workflow, FakeServices};
 
 /// Outputs of the last run of the node named `N`, or the execution's error message.
@@ -39,6 +41,18 @@ pub(super) fn run_flow(
     items: Json,
     script: Script,
 ) -> NodeRun {
+    run_flow_edited(nodes, connections, items, script, |_| {})
+}
+
+/// As [`run_flow`], with `edit` applied to the compiled plan before it runs (to reach the
+/// engine's checks of parameters the codec refuses).
+pub(super) fn run_flow_edited(
+    nodes: Vec<Json>,
+    connections: Json,
+    items: Json,
+    script: Script,
+    edit: impl FnOnce(&mut Plan),
+) -> NodeRun {
     let mut all = vec![
         json!({"name": "Start", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1,
         "position": [0, 0], "parameters": {}}),
@@ -47,7 +61,9 @@ pub(super) fn run_flow(
     let wf = json!({"settings": {"executionOrder": "v1"}, "nodes": all,
         "pinData": {"Start": items.as_array().unwrap().iter().map(|j| json!({"json": j})).collect::<Vec<_>>()},
         "connections": connections});
-    let bytes = archive(&plan_from_workflow(&wf));
+    let mut plan = plan_from_workflow(&wf);
+    edit(&mut plan);
+    let bytes = archive(&plan);
     let plan = access(&bytes);
     let arena = Bump::new();
     let config = Config {
