@@ -53,12 +53,6 @@ fn run_with(workflow: serde_json::Value, body: &str, limits: Limits, now_ms: i64
     run_plan(&bytes, body, limits, now_ms)
 }
 
-/// Runs `workflow` compiled by the codec's validating compiler (as `linkflow run` does).
-pub(super) fn run_compiled(workflow: serde_json::Value, body: &str) -> WebhookRun {
-    let bytes = super::runner::compile_workflow(&workflow).expect("the codec compiles it");
-    run_plan(&bytes, body, Limits::default(), 1_000)
-}
-
 fn run_plan(bytes: &[u8], body: &str, limits: Limits, now_ms: i64) -> WebhookRun {
     let plan = access(bytes);
     let arena = Bump::new();

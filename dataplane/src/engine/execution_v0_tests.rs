@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::execution_tests::{body, node, order, run, run_compiled, webhook};
+use super::execution_tests::{body, node, order, run, webhook};
 
 /// `Webhook -> If(go)`; If true -> `Merge` input 0; If false -> `X` -> `Merge` input 1.
 fn if_to_merge(order: &str) -> serde_json::Value {
@@ -126,20 +126,4 @@ fn v0_does_not_force_a_producer_already_on_the_stack() {
     let run = run(wf, r#"{"k":2}"#);
     assert_eq!(order(&run), ["Webhook#0", "A#0", "B#0", "C#0", "Merge#0"]);
     assert_eq!(bodies(&run), json!([{"k": 2}, {"k": 2}]));
-}
-
-#[test]
-fn the_codec_compiled_plan_runs_the_legacy_order_the_same_way() {
-    // The tests above build plans directly; the codec's compiler must give the same
-    // connection order, so the same runs.
-    for (order_setting, body) in [
-        ("v0", r#"{"go":true}"#),
-        ("v0", r#"{"go":false}"#),
-        ("v1", r#"{"go":true}"#),
-    ] {
-        let direct = run(if_to_merge(order_setting), body);
-        let compiled = run_compiled(if_to_merge(order_setting), body);
-        assert_eq!(order(&compiled), order(&direct), "{order_setting} {body}");
-        assert_eq!(bodies(&compiled), bodies(&direct), "{order_setting} {body}");
-    }
 }
