@@ -200,10 +200,13 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
     // Integral values below 2^53 print as plain integers in JavaScript; itoa is several
     // times cheaper than the shortest-round-trip float formatter for them.
     const SAFE_INTEGER_MAX: f64 = 9_007_199_254_740_991.0;
-    if n.fract() == 0.0 && n.abs() <= SAFE_INTEGER_MAX {
+    // `n as i64` round-trips exactly for the integral values in range (the same test as
+    // `fract() == 0`, without the call to `trunc`).
+    let integral = n as i64;
+    if n.abs() <= SAFE_INTEGER_MAX && integral as f64 == n {
         let mut buffer = itoa::Buffer::new();
         // `-0` prints as `0`.
-        out.extend_from_slice(buffer.format(n as i64).as_bytes());
+        out.extend_from_slice(buffer.format(integral).as_bytes());
         return;
     }
     let mut buffer = ryu_js::Buffer::new();
@@ -310,6 +313,19 @@ mod tests {
         assert_eq!(stringify(Value::Number(1.5e300)), "1.5e+300");
         assert_eq!(stringify(Value::Number(f64::NAN)), "null");
         assert_eq!(stringify(Value::Number(f64::INFINITY)), "null");
+        // The integer path and its edges (JavaScript's `String(n)`).
+        for (n, js) in [
+            (42.0, "42"),
+            (-7.0, "-7"),
+            (9_007_199_254_740_991.0, "9007199254740991"),
+            (-9_007_199_254_740_991.0, "-9007199254740991"),
+            (9_007_199_254_740_992.0, "9007199254740992"),
+            (1e21, "1e+21"),
+            (-2.5, "-2.5"),
+            (0.5, "0.5"),
+        ] {
+            assert_eq!(stringify(Value::Number(n)), js, "{n}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use bumpalo::collections::Vec as BumpVec;
 use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKey};
 
 use super::eval::set_member;
-use super::{direct_json_path, Scope};
+use super::{json_path_in, Scope};
 use crate::engine::value::Value;
 
 /// Nesting of object literals and arithmetic the direct form follows; deeper expressions
@@ -24,16 +24,31 @@ pub const DIRECT_DEPTH_MAX: u32 = 4;
 
 /// The value of `expr` when it has a direct form, else `None` (evaluate generically).
 pub fn direct<'a, S: Scope<'a> + ?Sized>(expr: &'a ArchivedExpr, scope: &S) -> Option<Value<'a>> {
-    operand(expr, scope, 0)
+    let mut at = Direct { scope, json: None };
+    operand(expr, &mut at, 0)
+}
+
+/// The scope, and the item's `$json` once a path asked for it (the same for every path
+/// of one evaluation: looking it up once saves the input search per path).
+struct Direct<'a, 's, S: ?Sized> {
+    scope: &'s S,
+    json: Option<Value<'a>>,
+}
+
+impl<'a, S: Scope<'a> + ?Sized> Direct<'a, '_, S> {
+    fn json(&mut self) -> Value<'a> {
+        let scope = self.scope;
+        *self.json.get_or_insert_with(|| scope.json())
+    }
 }
 
 fn operand<'a, S: Scope<'a> + ?Sized>(
     expr: &'a ArchivedExpr,
-    scope: &S,
+    scope: &mut Direct<'a, '_, S>,
     depth: u32,
 ) -> Option<Value<'a>> {
     match expr {
-        ArchivedExpr::Path { .. } => direct_json_path(expr, scope),
+        ArchivedExpr::Path { .. } => json_path_in(expr, || scope.json()),
         ArchivedExpr::Number(n) => Some(Value::Number(n.to_native())),
         ArchivedExpr::String(s) => Some(Value::String(s.as_str())),
         ArchivedExpr::Bool(b) => Some(Value::Bool(*b)),
@@ -55,7 +70,7 @@ fn arithmetic<'a, S: Scope<'a> + ?Sized>(
     op: &ArchivedBinaryOp,
     left: &'a ArchivedExpr,
     right: &'a ArchivedExpr,
-    scope: &S,
+    scope: &mut Direct<'a, '_, S>,
     depth: u32,
 ) -> Option<Value<'a>> {
     if !matches!(
@@ -88,11 +103,11 @@ fn arithmetic<'a, S: Scope<'a> + ?Sized>(
 fn object<'a, S: Scope<'a> + ?Sized>(
     keys: &'a [ArchivedObjectKey],
     values: &'a [ArchivedExpr],
-    scope: &S,
+    scope: &mut Direct<'a, '_, S>,
     depth: u32,
 ) -> Option<Value<'a>> {
     let mut out: BumpVec<'a, (&'a str, Value<'a>)> =
-        BumpVec::with_capacity_in(keys.len(), scope.arena());
+        BumpVec::with_capacity_in(keys.len(), scope.scope.arena());
     for (key, value) in keys.iter().zip(values.iter()) {
         let ArchivedObjectKey::Static(key) = key else {
             return None;

@@ -91,6 +91,12 @@ fn direct_json_path<'a, S: Scope<'a> + ?Sized>(
     expr: &'a ArchivedExpr,
     scope: &S,
 ) -> Option<Value<'a>> {
+    json_path_in(expr, || scope.json())
+}
+
+/// [`direct_json_path`] with the item's `$json` from `json` (called only when `expr` is a
+/// `$json` path): an object literal of several paths looks the item up once.
+fn json_path_in<'a>(expr: &'a ArchivedExpr, json: impl FnOnce() -> Value<'a>) -> Option<Value<'a>> {
     let ArchivedExpr::Path {
         root: ArchivedRoot::Json,
         keys,
@@ -98,7 +104,7 @@ fn direct_json_path<'a, S: Scope<'a> + ?Sized>(
     else {
         return None;
     };
-    let mut value = scope.json();
+    let mut value = json();
     for key in keys.iter() {
         let Value::Object(members) = value else {
             return None;
