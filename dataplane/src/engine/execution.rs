@@ -198,11 +198,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         let node_count = plan.nodes.len();
         let v1 = matches!(plan.settings.execution_order, ArchivedExecutionOrder::V1);
         let mut scheduler = Scheduler::new(arena, plan, v1);
-        scheduler.push_start(Entry {
-            node: start.node,
-            inputs: arena.alloc_slice_copy(&[Some(start.items)]),
-            sources: arena.alloc_slice_copy(&[None]),
-        });
+        scheduler.push_start(Entry::single(arena, start.node, start.items, None));
         let mut limits = config.limits;
         let timeout_ms = plan.settings.timeout_ms.to_native();
         if timeout_ms > 0 {
