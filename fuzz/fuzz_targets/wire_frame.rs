@@ -5,7 +5,8 @@
 //! of a frame. What must hold for any input:
 //! - no panic, no unbounded allocation (the header limits are checked before reserving);
 //! - `received()` equals the bytes `push` took;
-//! - a decoded message re-encodes to a frame that decodes to the same message;
+//! - a decoded message re-encodes to a frame that decodes to the same message (a Deploy's
+//!   credentials passed the bounds on decoding, so the encoder takes them too);
 //! - a Deploy's body is opened as a sealed plan: it opens, or fails with an `LF-ENV-*` code.
 #![no_main]
 

@@ -335,6 +335,7 @@ fn bad_frames_and_corrupted_plans_get_clean_errors_and_the_node_keeps_serving() 
             plan_bytes,
             activate: true,
             allow_older: false,
+            credentials: Vec::new(),
         }))
         .unwrap()
     };

@@ -8,7 +8,13 @@
 //! certificates, and the webhook answers again without re-activation (the active workflow
 //! was deployed again on start); deactivation makes it 404. Once on SQLite (the default)
 //! and once on the real PostgreSQL when `LINKFLOW_TEST_DATABASE_URL` is set.
+//!
+//! Credentials (`credentials_reach_the_node_only_with_the_plan`): a credential created
+//! through the API reaches an HTTP Request node's outbound call, and its secret appears in
+//! no API answer, log line or file under the data dir.
 
+#[path = "serve_e2e/credentials.rs"]
+mod credentials;
 mod dataplane_common;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +56,16 @@ struct Serve {
 }
 
 fn start_serve(bin: &PathBuf, data: &Path, database_url: Option<&str>) -> Serve {
+    start_serve_logging(bin, data, database_url, "warn")
+}
+
+/// [`start_serve`] logging at `level` (`LINKFLOW_LOG`); the log is the process's output.
+fn start_serve_logging(
+    bin: &PathBuf,
+    data: &Path,
+    database_url: Option<&str>,
+    level: &str,
+) -> Serve {
     let data = data.to_str().unwrap();
     let mut args = vec![
         "serve",
@@ -71,7 +87,7 @@ fn start_serve(bin: &PathBuf, data: &Path, database_url: Option<&str>) -> Serve 
     if let Some(url) = database_url {
         args.extend(["--database-url", url]);
     }
-    let process = Process::start(bin, &args, &[], READY);
+    let process = Process::start(bin, &args, &[("LINKFLOW_LOG", level)], READY);
     Serve {
         api: Api::new(process.addr_after("API on http://")),
         webhook: process.addr_after("webhooks on http://"),

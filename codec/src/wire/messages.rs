@@ -4,6 +4,11 @@
 //!
 //! A Deploy's sealed plan is not part of the message: it travels as the frame body right
 //! after it, so neither side copies the plan into an intermediate buffer.
+//!
+//! A Deploy also carries the decrypted credentials its plan's nodes refer to
+//! ([`DeployCredential`]): they exist in clear only inside the mutually authenticated TLS
+//! channel and in the node's memory. Their `Debug` shows no value and they are never
+//! serialized to JSON, so printing a request cannot leak them.
 
 use rkyv::{Archive, Deserialize, Serialize};
 
@@ -44,6 +49,39 @@ pub struct DeployRequest {
     /// Accept a plan whose workflow version is lower than the installed one (a rollback).
     /// Without it such a deploy is refused, so a late, reordered deploy never wins.
     pub allow_older: bool,
+    /// The credentials the plan's nodes refer to, decrypted by the control plane; installed
+    /// with the plan, replaced by the next version's, dropped with it. Bounded by
+    /// [`super::DEPLOY_CREDENTIALS_MAX`] and the per-credential limits.
+    #[serde(skip)]
+    pub credentials: Vec<DeployCredential>,
+}
+
+/// One credential delivered with a plan (n8n: type, id, display name, data fields).
+#[derive(Archive, Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct DeployCredential {
+    /// Credential type, e.g. `httpHeaderAuth`.
+    pub kind: String,
+    /// Id the workflow's nodes refer to.
+    pub id: String,
+    /// Display name (nodes fall back to it when the id does not match).
+    pub name: String,
+    /// Data fields as (name, value) text pairs. Secret.
+    pub fields: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for DeployCredential {
+    // Why by hand: the derived form would print the secret values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeployCredential")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field(
+                "fields",
+                &self.fields.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 /// What to remove.

@@ -34,13 +34,22 @@ use crate::envelope::SealedBytes;
 /// First bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"LFWR";
 /// Version of the frame layout and messages; bump on any change in this module.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// 2: a Deploy carries its plan's credentials.
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Size of the frame header.
 pub const HEADER_BYTES: usize = 16;
 /// Largest message archive (a listing of many shards and plans fits easily).
 pub const META_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Largest sealed plan a Deploy may carry.
 pub const PLAN_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Most credentials one Deploy carries (the engine's own bound on a credential source).
+pub const DEPLOY_CREDENTIALS_MAX: usize = 1_024;
+/// Most data fields one delivered credential holds (n8n's generic ones have one to three).
+pub const CREDENTIAL_FIELDS_MAX: usize = 64;
+/// Longest credential type, id, name or field name, in bytes.
+pub const CREDENTIAL_LABEL_BYTES_MAX: usize = 256;
+/// Longest credential field value, in bytes (a PEM key or a long token fits).
+pub const CREDENTIAL_VALUE_BYTES_MAX: usize = 64 * 1024;
 /// ALPN protocol id of plan submission.
 pub const ALPN: &[u8] = b"linkflow-plan/1";
 
@@ -139,6 +148,10 @@ pub enum WireError {
         /// What the message expects.
         why: String,
     },
+    /// A Deploy's credentials break a bound or are ill-formed (the message names the
+    /// credential by index, type and id, and the bound; never a value).
+    #[error("LF-WIRE-009: credentials refused: {0}")]
+    Credentials(String),
 }
 
 impl WireError {
@@ -153,6 +166,7 @@ impl WireError {
             WireError::Kind { .. } => "LF-WIRE-006",
             WireError::Trailing { .. } => "LF-WIRE-007",
             WireError::Body { .. } => "LF-WIRE-008",
+            WireError::Credentials(_) => "LF-WIRE-009",
         }
     }
 }
@@ -253,7 +267,10 @@ fn encode_header(
 /// (`plan_bytes` long) right after these bytes.
 pub fn encode_request(request: &Request) -> Result<Vec<u8>, WireError> {
     let body = match request {
-        Request::Deploy(deploy) => usize::try_from(deploy.plan_bytes).unwrap_or(usize::MAX),
+        Request::Deploy(deploy) => {
+            check_credentials(&deploy.credentials)?;
+            usize::try_from(deploy.plan_bytes).unwrap_or(usize::MAX)
+        }
         _ => 0,
     };
     encode(FrameKind::Request, request, body)
@@ -295,13 +312,95 @@ pub fn decode_request(header: &FrameHeader, meta: &[u8]) -> Result<Request, Wire
                 why: format!("the deploy announces {} plan bytes", deploy.plan_bytes),
             })
         }
-        Request::Deploy(_) => Ok(request),
+        Request::Deploy(deploy) => {
+            check_credentials(&deploy.credentials)?;
+            Ok(request)
+        }
         _ if header.body_bytes != 0 => Err(WireError::Body {
             body: header.body_bytes.into(),
             why: "only a deploy carries a body".to_owned(),
         }),
         _ => Ok(request),
     }
+}
+
+/// Checks a Deploy's credentials against the bounds: count, fields, label and value
+/// lengths, non-empty type, no id given twice. Both sides check: the sender refuses to
+/// send what the node would refuse.
+pub fn check_credentials(credentials: &[DeployCredential]) -> Result<(), WireError> {
+    if credentials.len() > DEPLOY_CREDENTIALS_MAX {
+        return Err(WireError::Credentials(format!(
+            "{} credentials, at most {DEPLOY_CREDENTIALS_MAX}",
+            credentials.len()
+        )));
+    }
+    for (index, credential) in credentials.iter().enumerate() {
+        let at = || {
+            format!(
+                "credential {index} ({} `{}`)",
+                truncated(&credential.kind),
+                truncated(&credential.id)
+            )
+        };
+        if credential.kind.is_empty() {
+            return Err(WireError::Credentials(format!("{} has no type", at())));
+        }
+        for (what, label) in [
+            ("type", &credential.kind),
+            ("id", &credential.id),
+            ("name", &credential.name),
+        ] {
+            if label.len() > CREDENTIAL_LABEL_BYTES_MAX {
+                return Err(WireError::Credentials(format!(
+                    "{}: {what} of {} bytes, at most {CREDENTIAL_LABEL_BYTES_MAX}",
+                    at(),
+                    label.len()
+                )));
+            }
+        }
+        if credential.fields.len() > CREDENTIAL_FIELDS_MAX {
+            return Err(WireError::Credentials(format!(
+                "{}: {} fields, at most {CREDENTIAL_FIELDS_MAX}",
+                at(),
+                credential.fields.len()
+            )));
+        }
+        for (key, value) in &credential.fields {
+            if key.is_empty() || key.len() > CREDENTIAL_LABEL_BYTES_MAX {
+                return Err(WireError::Credentials(format!(
+                    "{}: a field name of {} bytes, 1 to {CREDENTIAL_LABEL_BYTES_MAX} allowed",
+                    at(),
+                    key.len()
+                )));
+            }
+            if value.len() > CREDENTIAL_VALUE_BYTES_MAX {
+                return Err(WireError::Credentials(format!(
+                    "{}: field `{}` of {} bytes, at most {CREDENTIAL_VALUE_BYTES_MAX}",
+                    at(),
+                    truncated(key),
+                    value.len()
+                )));
+            }
+        }
+        let twice = !credential.id.is_empty()
+            && credentials[..index]
+                .iter()
+                .any(|c| c.id == credential.id && c.kind == credential.kind);
+        if twice {
+            return Err(WireError::Credentials(format!("{} given twice", at())));
+        }
+    }
+    Ok(())
+}
+
+/// A label cut for an error message (labels are bounded, but the check reports a label
+/// that breaks the bound).
+fn truncated(label: &str) -> &str {
+    let mut end = label.len().min(64);
+    while !label.is_char_boundary(end) {
+        end -= 1;
+    }
+    &label[..end]
 }
 
 /// Checks a reply message (bytecheck) and returns it.

@@ -5,6 +5,7 @@ fn deploy_frame(plan: &[u8]) -> Vec<u8> {
         plan_bytes: plan.len() as u64,
         activate: true,
         allow_older: false,
+        credentials: Vec::new(),
     }))
     .unwrap();
     frame.extend_from_slice(plan);
@@ -169,6 +170,7 @@ fn oversized_lengths_are_refused_before_any_payload() {
         plan_bytes: PLAN_BYTES_MAX as u64 + 1,
         activate: true,
         allow_older: false,
+        credentials: Vec::new(),
     });
     assert_eq!(encode_request(&huge).unwrap_err().code(), "LF-WIRE-004");
 }
@@ -217,4 +219,129 @@ fn empty_message_is_malformed() {
         decode_request_frame(&header).unwrap_err().code(),
         "LF-WIRE-005"
     );
+}
+
+fn header_credential(id: &str, secret: &str) -> DeployCredential {
+    DeployCredential {
+        kind: "httpHeaderAuth".into(),
+        id: id.into(),
+        name: format!("Key {id}"),
+        fields: vec![
+            ("name".into(), "X-Api-Key".into()),
+            ("value".into(), secret.into()),
+        ],
+    }
+}
+
+fn deploy_with(credentials: Vec<DeployCredential>, plan: &[u8]) -> Request {
+    Request::Deploy(DeployRequest {
+        plan_bytes: plan.len() as u64,
+        activate: true,
+        allow_older: false,
+        credentials,
+    })
+}
+
+/// A request frame built without the sender's checks (a hostile or broken client).
+fn unchecked_frame(request: &Request, plan: &[u8]) -> Vec<u8> {
+    let meta = rkyv::to_bytes::<rkyv::rancor::Error>(request).unwrap();
+    let mut frame = encode_header(FrameKind::Request, meta.len(), plan.len())
+        .unwrap()
+        .to_vec();
+    frame.extend_from_slice(&meta);
+    frame.extend_from_slice(plan);
+    frame
+}
+
+#[test]
+fn deploy_credentials_round_trip_with_the_plan() {
+    let plan = [9u8; 40];
+    let credentials = vec![
+        header_credential("7", "s3cret-value"),
+        header_credential("8", ""),
+    ];
+    let request = deploy_with(credentials.clone(), &plan);
+    let mut frame = encode_request(&request).unwrap();
+    frame.extend_from_slice(&plan);
+    let (decoded, body) = decode_request_frame(&frame).unwrap();
+    assert_eq!(decoded, request);
+    assert_eq!(body.as_slice(), &plan[..]);
+    let Request::Deploy(deploy) = decoded else {
+        panic!("a deploy")
+    };
+    assert_eq!(deploy.credentials, credentials);
+}
+
+#[test]
+fn credentials_never_show_in_debug_or_json() {
+    let request = deploy_with(vec![header_credential("7", "s3cret-value")], &[1]);
+    let debug = format!("{request:?}");
+    assert!(!debug.contains("s3cret-value"), "{debug}");
+    assert!(
+        debug.contains("X-Api-Key") || debug.contains("\"value\""),
+        "{debug}"
+    );
+    let json = serde_json::to_string(&request).unwrap();
+    assert!(
+        !json.contains("s3cret-value") && !json.contains("credentials"),
+        "{json}"
+    );
+}
+
+#[test]
+fn credentials_beyond_their_bounds_are_refused_on_both_sides() {
+    let many = (0..=DEPLOY_CREDENTIALS_MAX)
+        .map(|i| header_credential(&i.to_string(), "v"))
+        .collect();
+    let mut wide = header_credential("1", "v");
+    wide.fields = (0..=CREDENTIAL_FIELDS_MAX)
+        .map(|i| (format!("f{i}"), "v".to_owned()))
+        .collect();
+    let mut long_value = header_credential("1", "v");
+    long_value.fields[1].1 = "x".repeat(CREDENTIAL_VALUE_BYTES_MAX + 1);
+    let mut long_id = header_credential("1", "s3cret");
+    long_id.id = "i".repeat(CREDENTIAL_LABEL_BYTES_MAX + 1);
+    let mut no_type = header_credential("1", "s3cret");
+    no_type.kind.clear();
+    let mut empty_key = header_credential("1", "s3cret");
+    empty_key.fields[0].0.clear();
+    let cases: Vec<(Vec<DeployCredential>, &str)> = vec![
+        (many, "at most 1024"),
+        (vec![wide], "65 fields"),
+        (vec![long_value], "field `value` of 65537 bytes"),
+        (vec![long_id], "id of 257 bytes"),
+        (vec![no_type], "has no type"),
+        (vec![empty_key], "field name of 0 bytes"),
+        (
+            vec![
+                header_credential("1", "s3cret"),
+                header_credential("1", "s3cret"),
+            ],
+            "given twice",
+        ),
+    ];
+    for (credentials, expected) in cases {
+        let request = deploy_with(credentials, &[1, 2]);
+        let sent = encode_request(&request).unwrap_err();
+        assert_eq!(sent.code(), "LF-WIRE-009", "{sent}");
+        let received = decode_request_frame(&unchecked_frame(&request, &[1, 2])).unwrap_err();
+        assert_eq!(received, sent);
+        let message = received.to_string();
+        assert!(message.contains(expected), "{message} lacks {expected}");
+        assert!(!message.contains("s3cret"), "{message}");
+    }
+}
+
+#[test]
+fn credentials_at_their_bounds_are_accepted() {
+    let mut full = header_credential(&"i".repeat(CREDENTIAL_LABEL_BYTES_MAX), "v");
+    full.name = "n".repeat(CREDENTIAL_LABEL_BYTES_MAX);
+    full.fields = (0..CREDENTIAL_FIELDS_MAX)
+        .map(|i| (format!("f{i}"), String::new()))
+        .collect();
+    full.fields[0].1 = "x".repeat(CREDENTIAL_VALUE_BYTES_MAX);
+    let request = deploy_with(vec![full], &[1]);
+    let mut frame = encode_request(&request).unwrap();
+    frame.push(1);
+    assert_eq!(decode_request_frame(&frame).unwrap().0, request);
 }

@@ -12,6 +12,7 @@ use super::extract::{ApiBytes, ApiJson, ApiQuery, PageParams};
 use super::workflow_doc::{self, WorkflowDoc};
 use super::AppState;
 use crate::auth::identity::Identity;
+use crate::deploy::credentials::{self, CredentialError};
 use crate::deploy::restore::{activated_version, compile_version, ACTIVATED};
 use crate::deploy::{DeployReport, Scope, TargetReport, STATUS_FAILED};
 use crate::storage::{
@@ -329,6 +330,24 @@ fn activation_failed(
                           "rollback": rollback.targets }))
 }
 
+/// The API error of a plan whose credentials could not be resolved (nothing deployed).
+/// The message names the credential, never a value.
+fn credential_refused(wf_id: &str, error: CredentialError) -> ApiError {
+    match error {
+        CredentialError::Missing(why) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            credentials::CODE_CREDENTIAL_MISSING,
+            format!("workflow {wf_id} was not activated: {why}"),
+        ),
+        CredentialError::Invalid(why) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            credentials::CODE_CREDENTIAL_INVALID,
+            format!("workflow {wf_id} was not activated: {why}"),
+        ),
+        other => ApiError::internal(other),
+    }
+}
+
 /// Undoes a partial activation on `targets` (the nodes that may have installed the new
 /// plan): they
 /// get the previously activated version back, or lose the workflow when it was not
@@ -343,10 +362,16 @@ async fn roll_back(state: &AppState, wf: &Workflow, targets: &[String]) -> Deplo
         return state.deployer.undeploy(Scope::Only(targets), &wf.id).await;
     }
     let previous = match activated_version(state.store.as_ref(), wf).await {
-        Ok(version) => compile_version(state.store.as_ref(), &state.compiler, &wf.id, version)
-            .await
-            .map(|plan| (version, plan))
-            .map_err(|e| e.to_string()),
+        Ok(version) => compile_version(
+            state.store.as_ref(),
+            &state.compiler,
+            &state.key,
+            &wf.id,
+            version,
+        )
+        .await
+        .map(|plan| (version, plan))
+        .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     match previous {
@@ -378,7 +403,8 @@ async fn roll_back(state: &AppState, wf: &Workflow, targets: &[String]) -> Deplo
 /// recorded as failed and the workflow keeps its previous state.
 #[utoipa::path(post, path = "/api/v1/workflows/{id}/activate", tag = "workflows",
     params(("id" = String, Path, description = "workflow id")),
-    responses((status = 200, description = "which nodes run which version"), (status = 400),
+    responses((status = 200, description = "which nodes run which version"),
+              (status = 400, description = "WORKFLOW_INVALID, CREDENTIAL_MISSING or CREDENTIAL_INVALID: nothing was deployed"),
               (status = 401), (status = 403), (status = 404),
               (status = 502, description = "DEPLOY_FAILED: a data plane failed; nothing was activated")),
     security(("bearer" = []), ("apiKey" = [])))]
@@ -398,7 +424,7 @@ pub async fn activate(
     })
     .await
     .map_err(ApiError::internal)?;
-    let plan = compiled.map_err(|issues| {
+    let mut plan = compiled.map_err(|issues| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             code::WORKFLOW_INVALID,
@@ -406,6 +432,11 @@ pub async fn activate(
         )
         .with_details(json!({ "issues": issues }))
     })?;
+    // Every credential the nodes refer to must exist before anything is deployed; they
+    // travel decrypted with the plan, inside the mTLS channel only.
+    credentials::resolve(state.store.as_ref(), &state.key, &mut plan)
+        .await
+        .map_err(|e| credential_refused(&wf_id, e))?;
     let _gate = state.deployer.gate().read().await;
     let report = state
         .deployer

@@ -101,7 +101,11 @@ async fn serve_control_plane(
     let deployer = Arc::new(
         QuicDeployer::new(&args.dataplanes, ClientTls::from_dir(&certs))
             .map_err(anyhow::Error::msg)?
-            .with_resync(resync_hook(foundation.store.clone(), compiler.clone())),
+            .with_resync(resync_hook(
+                foundation.store.clone(),
+                compiler.clone(),
+                foundation.key.clone(),
+            )),
     );
     let connected = deployer.connect_all().await;
     tracing::info!(connected, configured = args.dataplanes.len(), certs = %certs.display(),

@@ -63,7 +63,11 @@ async fn serve_until_signal(config: ServeConfig) -> anyhow::Result<()> {
     let deployer = Arc::new(
         QuicDeployer::new(&[quic.to_string()], ClientTls::from_dir(&certs))
             .map_err(anyhow::Error::msg)?
-            .with_resync(resync_hook(foundation.store.clone(), compiler.clone())),
+            .with_resync(resync_hook(
+                foundation.store.clone(),
+                compiler.clone(),
+                foundation.key.clone(),
+            )),
     );
     if deployer.connect_all().await == 0 {
         tracing::warn!(quic = %quic, "the embedded data plane does not answer over QUIC yet");

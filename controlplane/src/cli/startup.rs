@@ -105,14 +105,19 @@ pub(crate) async fn bind_api(
 /// The [`Resync`] of `serve` and `controlplane`: deploys every active workflow to the
 /// nodes it is given (after a restart they run nothing), with the deploy gate held so no
 /// activation changes the database meanwhile, and logs what did not come back.
-pub(crate) fn resync_hook(store: Arc<dyn Store>, compiler: Arc<dyn Compiler>) -> Resync {
+pub(crate) fn resync_hook(
+    store: Arc<dyn Store>,
+    compiler: Arc<dyn Compiler>,
+    key: EncryptionKey,
+) -> Resync {
     Arc::new(move |deployer: Arc<QuicDeployer>, targets: Vec<String>| {
-        let (store, compiler) = (store.clone(), compiler.clone());
+        let (store, compiler, key) = (store.clone(), compiler.clone(), key.clone());
         Box::pin(async move {
             let _gate = deployer.gate().write().await;
             let restored = restore_active(
                 store.as_ref(),
                 &compiler,
+                &key,
                 deployer.as_ref(),
                 Scope::Only(&targets),
             )

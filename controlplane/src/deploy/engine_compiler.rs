@@ -12,6 +12,7 @@ use std::sync::Arc;
 use linkflow_codec::validate::Severity;
 use linkflow_codec::{catalog, envelope, model, plan};
 
+use super::credentials::CredentialUse;
 use super::{CompileIssue, CompiledPlan, Compiler, NodeType};
 
 /// Compiler backed by `linkflow_codec`.
@@ -60,11 +61,24 @@ impl Compiler for EngineCompiler {
         plan.workflow_id = workflow_id.to_owned();
         plan.workflow_version = version;
         let names = plan.nodes.iter().map(|n| n.name.clone()).collect();
+        let mut credential_uses: Vec<CredentialUse> = Vec::new();
+        for reference in plan.nodes.iter().flat_map(|n| &n.credentials) {
+            let used = CredentialUse {
+                kind: reference.credential_type.clone(),
+                id: reference.id.clone(),
+                name: reference.name.clone(),
+            };
+            if !credential_uses.contains(&used) {
+                credential_uses.push(used);
+            }
+        }
         let (bytes, plan_id) = envelope::seal(&plan);
         Ok(CompiledPlan {
             plan_id,
             bytes: Arc::from(&bytes[..]),
             nodes: names,
+            credential_uses,
+            credentials: Arc::default(),
         })
     }
 

@@ -9,9 +9,11 @@
 //! - [`ExecutionSource`]: execution queries, answered by the data planes' journals.
 //!
 //! [`restore`] deploys what the database says is active (on start), and is the source of
-//! a stored version's plan for rollbacks.
+//! a stored version's plan for rollbacks. [`credentials`] resolves the credentials a plan
+//! refers to (decrypted) so they travel with it.
 
 pub mod admin_source;
+pub mod credentials;
 mod engine_compiler;
 pub mod executions;
 pub mod journal_source;
@@ -33,6 +35,12 @@ pub struct CompiledPlan {
     pub bytes: std::sync::Arc<[u8]>,
     /// Names of the plan's nodes, in execution order.
     pub nodes: Vec<String>,
+    /// The credentials the plan's nodes refer to, each once (from the compiler).
+    pub credential_uses: Vec<credentials::CredentialUse>,
+    /// Those credentials decrypted, attached by [`credentials::resolve`] right before a
+    /// deploy and sent with the plan inside the mTLS channel (empty until resolved).
+    /// `Debug` of a [`linkflow_codec::wire::DeployCredential`] shows no value.
+    pub credentials: std::sync::Arc<Vec<linkflow_codec::wire::DeployCredential>>,
 }
 
 /// One reason a workflow does not compile; names the node and parameter when known.

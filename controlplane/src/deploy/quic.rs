@@ -268,7 +268,14 @@ impl Deployer for QuicDeployer {
                         allow_older: true,
                     };
                     let result = match client(&target, &tls).await {
-                        Ok(c) => c.deploy(&plan.bytes, options).await,
+                        Ok(c) => {
+                            c.deploy_with_credentials(
+                                &plan.bytes,
+                                options,
+                                plan.credentials.to_vec(),
+                            )
+                            .await
+                        }
                         Err(e) => Err(e),
                     };
                     settle(&target, &result).await;

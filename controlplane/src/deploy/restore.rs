@@ -15,7 +15,9 @@
 
 use std::sync::Arc;
 
+use super::credentials::{self, CredentialError};
 use super::{CompileIssue, CompiledPlan, Compiler, Deployer, Scope};
+use crate::credentials::EncryptionKey;
 use crate::storage::{Cursor, Store, StoreError, Workflow, WorkflowFilter};
 
 /// Status of an activation record that deployed to every data plane.
@@ -43,6 +45,14 @@ pub enum PlanError {
     /// The compile task failed (a bug).
     #[error("compile task failed: {0}")]
     Task(String),
+    /// A credential the version refers to is missing, of another type, or unreadable.
+    #[error("version {version}: {source}")]
+    Credential {
+        /// The version.
+        version: i64,
+        /// What is wrong (names the credential, never a value).
+        source: CredentialError,
+    },
 }
 
 /// The version of `workflow` its data planes should run: the version of its last
@@ -58,10 +68,12 @@ pub async fn activated_version(store: &dyn Store, workflow: &Workflow) -> Result
 }
 
 /// Compiles version `version` of `workflow_id` as stored, on the blocking pool (CPU work
-/// proportional to the workflow).
+/// proportional to the workflow), and attaches the credentials it refers to, decrypted
+/// with `key`, ready to deploy.
 pub async fn compile_version(
     store: &dyn Store,
     compiler: &Arc<dyn Compiler>,
+    key: &EncryptionKey,
     workflow_id: &str,
     version: i64,
 ) -> Result<CompiledPlan, PlanError> {
@@ -69,13 +81,18 @@ pub async fn compile_version(
     let compiler = compiler.clone();
     let id = workflow_id.to_owned();
     let plan_version = u64::try_from(version).unwrap_or(0);
-    tokio::task::spawn_blocking(move || compiler.compile(&stored.body, &id, plan_version))
+    let mut plan =
+        tokio::task::spawn_blocking(move || compiler.compile(&stored.body, &id, plan_version))
+            .await
+            .map_err(|e| PlanError::Task(e.to_string()))?
+            .map_err(|issues| PlanError::Compile {
+                version,
+                issues: join_issues(&issues),
+            })?;
+    credentials::resolve(store, key, &mut plan)
         .await
-        .map_err(|e| PlanError::Task(e.to_string()))?
-        .map_err(|issues| PlanError::Compile {
-            version,
-            issues: join_issues(&issues),
-        })
+        .map_err(|source| PlanError::Credential { version, source })?;
+    Ok(plan)
 }
 
 fn join_issues(issues: &[CompileIssue]) -> String {
@@ -104,6 +121,7 @@ pub struct RestoreSummary {
 pub async fn restore_active(
     store: &dyn Store,
     compiler: &Arc<dyn Compiler>,
+    key: &EncryptionKey,
     deployer: &dyn Deployer,
     scope: Scope<'_>,
 ) -> Result<RestoreSummary, StoreError> {
@@ -127,7 +145,7 @@ pub async fn restore_active(
                 ));
                 continue;
             }
-            match restore_one(store, compiler, deployer, scope, workflow).await {
+            match restore_one(store, compiler, key, deployer, scope, workflow).await {
                 Ok(()) => summary.restored += 1,
                 Err((why, targets)) => {
                     summary.failed.push((workflow.id.clone(), why));
@@ -150,6 +168,7 @@ pub async fn restore_active(
 async fn restore_one(
     store: &dyn Store,
     compiler: &Arc<dyn Compiler>,
+    key: &EncryptionKey,
     deployer: &dyn Deployer,
     scope: Scope<'_>,
     workflow: &Workflow,
@@ -157,7 +176,7 @@ async fn restore_one(
     let version = activated_version(store, workflow)
         .await
         .map_err(|e| (e.to_string(), Vec::new()))?;
-    let plan = compile_version(store, compiler, &workflow.id, version)
+    let plan = compile_version(store, compiler, key, &workflow.id, version)
         .await
         .map_err(|e| (e.to_string(), Vec::new()))?;
     let report = deployer.deploy(scope, &workflow.id, version, &plan).await;

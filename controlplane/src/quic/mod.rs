@@ -220,10 +220,24 @@ impl PlanClient {
         sealed: &[u8],
         options: DeployOptions,
     ) -> Result<DeployReply, QuicError> {
+        self.deploy_with_credentials(sealed, options, Vec::new())
+            .await
+    }
+
+    /// [`PlanClient::deploy`] with the decrypted credentials the plan's nodes refer to: they
+    /// travel in the Deploy message, inside this mutually authenticated TLS connection,
+    /// and the node installs them with the plan (memory only).
+    pub async fn deploy_with_credentials(
+        &self,
+        sealed: &[u8],
+        options: DeployOptions,
+        credentials: Vec<wire::DeployCredential>,
+    ) -> Result<DeployReply, QuicError> {
         let request = Request::Deploy(DeployRequest {
             plan_bytes: sealed.len() as u64,
             activate: options.activate,
             allow_older: options.allow_older,
+            credentials,
         });
         match self.request(&request, sealed).await? {
             Reply::Deployed(reply) => Ok(reply),

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use linkflow_codec::envelope::SealedBytes;
 use linkflow_codec::wire::{
-    codes, DeployOutcome, DeployReply, DeployRequest, ErrorReply, ListReply, PlanRef, Reply,
-    ShardPlans, ShardStats, ShardVersion, StatsReply, UndeployReply,
+    codes, DeployCredential, DeployOutcome, DeployReply, DeployRequest, ErrorReply, ListReply,
+    PlanRef, Reply, ShardPlans, ShardStats, ShardVersion, StatsReply, UndeployReply,
 };
 
+use crate::engine::credentials::{Credential, CredentialMap};
 use crate::node::ShardLink;
 use crate::shard::{InstalledPlan, PlanBytes, ShardPlanList};
 
@@ -52,14 +53,51 @@ fn versions(lists: &[ShardPlanList]) -> Vec<ShardVersion> {
         .collect()
 }
 
-/// Validates a sealed plan once and installs it on every shard; answers after every shard
-/// acknowledged. Same plan id everywhere already: no-op success. A lower workflow version
-/// than installed is refused unless `allow_older`.
-pub fn deploy(link: &ShardLink, request: &DeployRequest, sealed: SealedBytes) -> Reply {
+/// The delivered credentials as the engine's source, and their digest. The wire decoder
+/// checked the bounds; the values are moved, never copied or logged.
+fn credentials(delivered: Vec<DeployCredential>) -> (CredentialMap, [u8; 32]) {
+    if delivered.is_empty() {
+        return (CredentialMap::default(), [0; 32]);
+    }
+    let mut hasher = blake3::Hasher::new();
+    let mut hash = |text: &str| {
+        // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+        hasher.update(&(text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    };
+    let mut list = Vec::with_capacity(delivered.len());
+    for credential in delivered {
+        hash(&credential.kind);
+        hash(&credential.id);
+        hash(&credential.name);
+        for (key, value) in &credential.fields {
+            hash(key);
+            hash(value);
+        }
+        list.push(Credential::new(
+            &credential.kind,
+            &credential.id,
+            &credential.name,
+            credential.fields,
+        ));
+    }
+    (
+        CredentialMap::from_credentials(list),
+        *hasher.finalize().as_bytes(),
+    )
+}
+
+/// Validates a sealed plan once and installs it, with its credentials, on every shard;
+/// answers after every shard acknowledged. Same plan id and credentials everywhere
+/// already: no-op success. A lower workflow version than installed is refused unless
+/// `allow_older`.
+pub fn deploy(link: &ShardLink, request: DeployRequest, sealed: SealedBytes) -> Reply {
     let plan = match PlanBytes::from_sealed(sealed) {
         Ok(plan) => plan,
         Err(e) => return error(codes::PLAN_REFUSED, format!("plan refused: {}", e.message)),
     };
+    let (credentials, digest) = credentials(request.credentials);
+    let plan = plan.with_credentials(credentials, digest);
     let incoming = PlanRef {
         workflow_id: plan.workflow_id().to_owned(),
         version: plan.version(),
@@ -79,7 +117,7 @@ pub fn deploy(link: &ShardLink, request: &DeployRequest, sealed: SealedBytes) ->
         .collect();
     if current
         .iter()
-        .all(|p| p.is_some_and(|p| p.plan_id == incoming.plan_id))
+        .all(|p| p.is_some_and(|p| p.plan_id == incoming.plan_id && p.credentials_digest == digest))
     {
         return Reply::Deployed(DeployReply {
             replaced: None,
@@ -103,6 +141,7 @@ pub fn deploy(link: &ShardLink, request: &DeployRequest, sealed: SealedBytes) ->
     let replaced = newest
         .filter(|p| p.plan_id != incoming.plan_id)
         .map(plan_ref);
+    let credential_count = plan.credentials().len();
     if !request.activate {
         return Reply::Deployed(DeployReply {
             plan: incoming,
@@ -118,7 +157,7 @@ pub fn deploy(link: &ShardLink, request: &DeployRequest, sealed: SealedBytes) ->
     debug_assert!(after
         .iter()
         .all(|l| l.plans.iter().any(|p| p.plan_id == incoming.plan_id)));
-    tracing::info!(workflow = %incoming.workflow_id, version = incoming.version, plan = %incoming.plan_id, "plan installed on every shard");
+    tracing::info!(workflow = %incoming.workflow_id, version = incoming.version, plan = %incoming.plan_id, credentials = credential_count, "plan installed on every shard");
     Reply::Deployed(DeployReply {
         plan: incoming,
         outcome: DeployOutcome::Installed,
@@ -222,4 +261,41 @@ pub fn stats(link: &ShardLink) -> Reply {
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::credentials::CredentialSource;
+
+    fn delivered(value: &str) -> Vec<DeployCredential> {
+        vec![DeployCredential {
+            kind: "httpHeaderAuth".into(),
+            id: "7".into(),
+            name: "Key".into(),
+            fields: vec![
+                ("name".into(), "X-Key".into()),
+                ("value".into(), value.into()),
+            ],
+        }]
+    }
+
+    #[test]
+    fn delivered_credentials_become_the_plans_source_with_a_digest() {
+        let (map, digest) = credentials(delivered("s3cret"));
+        let found = map.find("httpHeaderAuth", "7", "").expect("by id");
+        assert_eq!(found.field("value"), Some("s3cret"));
+        assert_eq!(
+            map.find("httpHeaderAuth", "", "Key").map(|c| &c.id),
+            Some(&"7".to_owned())
+        );
+        assert_ne!(digest, [0; 32]);
+        // Same credentials, same digest (a redeploy is a no-op); another value, another.
+        assert_eq!(credentials(delivered("s3cret")).1, digest);
+        assert_ne!(credentials(delivered("s3cret2")).1, digest);
+        assert!(!format!("{map:?}").contains("s3cret"));
+        let (none, zero) = credentials(Vec::new());
+        assert!(none.is_empty());
+        assert_eq!(zero, [0; 32]);
+    }
 }

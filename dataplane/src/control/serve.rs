@@ -173,7 +173,7 @@ async fn handle(recv: &mut quinn::RecvStream, context: &Context) -> Reply {
         Request::Deploy(deploy) => {
             let _applying = context.apply_lock.lock().await;
             let link = context.link.clone();
-            blocking(move || apply::deploy(&link, &deploy, body)).await
+            blocking(move || apply::deploy(&link, deploy, body)).await
         }
         Request::Undeploy(undeploy) => {
             let _applying = context.apply_lock.lock().await;

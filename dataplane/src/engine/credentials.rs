@@ -132,6 +132,27 @@ impl CredentialMap {
     }
 }
 
+impl CredentialMap {
+    /// A source over `credentials` (delivered with a plan; the sender checked the bounds).
+    pub fn from_credentials(credentials: Vec<Credential>) -> Self {
+        assert!(
+            credentials.len() <= CREDENTIALS_MAX,
+            "delivered credentials are bounded by the wire"
+        );
+        CredentialMap { credentials }
+    }
+
+    /// How many credentials the source holds.
+    pub fn len(&self) -> usize {
+        self.credentials.len()
+    }
+
+    /// Whether the source holds none.
+    pub fn is_empty(&self) -> bool {
+        self.credentials.is_empty()
+    }
+}
+
 impl CredentialSource for CredentialMap {
     fn find(&self, kind: &str, id: &str, name: &str) -> Option<&Credential> {
         let of_kind = || self.credentials.iter().filter(|c| c.kind == kind);

@@ -168,7 +168,7 @@ async fn fire(
         items: schedule_item(&arena, slot_ms, legacy),
     };
     let config = Config::new("trigger", &execution_id, slot_ms);
-    let mut execution = Execution::new(&arena, plan, start, Shared(&state.services), config);
+    let mut execution = Execution::new(&arena, plan, start, Shared::new(state, bytes), config);
     let env = EffectEnv {
         state,
         table: &table,

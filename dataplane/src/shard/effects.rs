@@ -16,7 +16,8 @@ use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedNodeKind, ArchivedTrigger};
 
 use super::journaling::{self, Started};
-use super::{now_ms, PlanTable, ShardState};
+use super::{now_ms, PlanBytes, PlanTable, ShardState};
+use crate::engine::credentials::{CredentialMap, CredentialSource};
 use crate::engine::execution::{Config, Effect, ExecError, Execution, Outcome, Services, Start};
 use crate::engine::item::Item;
 use crate::engine::node::{EffectResult, JsMode, JsOutput, NodeError};
@@ -44,8 +45,23 @@ pub const CODE_SUBWORKFLOW_DEPTH: &str = "LF-DATAPLANE-033";
 pub const CODE_EFFECTS_MAX: &str = "LF-DATAPLANE-034";
 
 /// The shard's expression and JavaScript services, borrowed per call: executions suspended
-/// on effects interleave, so none may hold the services across an await.
-pub(crate) struct Shared<'s>(pub(crate) &'s RefCell<EngineServices<'static>>);
+/// on effects interleave, so none may hold the services across an await. Credentials come
+/// from the plan the execution runs (installed with it, read-only: no lock, no copy until
+/// a node asks for one).
+pub(crate) struct Shared<'s> {
+    pub(crate) services: &'s RefCell<EngineServices<'static>>,
+    pub(crate) credentials: &'s CredentialMap,
+}
+
+impl<'s> Shared<'s> {
+    /// The services of `state` with the credentials of `plan`.
+    pub(crate) fn new(state: &'s ShardState, plan: &'s PlanBytes) -> Self {
+        Shared {
+            services: &state.services,
+            credentials: plan.credentials(),
+        }
+    }
+}
 
 impl<'a> Services<'a> for Shared<'_> {
     fn eval_expr(
@@ -54,7 +70,7 @@ impl<'a> Services<'a> for Shared<'_> {
         expr: u32,
         item: usize,
     ) -> Result<Value<'a>, NodeError> {
-        self.0.borrow_mut().eval_expr(view, expr, item)
+        self.services.borrow_mut().eval_expr(view, expr, item)
     }
 
     fn run_js(
@@ -64,7 +80,7 @@ impl<'a> Services<'a> for Shared<'_> {
         mode: JsMode,
         item: usize,
     ) -> Result<JsOutput<'a>, NodeError> {
-        self.0.borrow_mut().run_js(view, code, mode, item)
+        self.services.borrow_mut().run_js(view, code, mode, item)
     }
 
     fn now_ms(&mut self) -> i64 {
@@ -77,7 +93,7 @@ impl<'a> Services<'a> for Shared<'_> {
         id: &str,
         name: &str,
     ) -> Option<crate::engine::credentials::Credential> {
-        self.0.borrow_mut().credential(kind, id, name)
+        self.credentials.find(kind, id, name).cloned()
     }
 
     fn eval_with_keys(
@@ -87,7 +103,7 @@ impl<'a> Services<'a> for Shared<'_> {
         item: usize,
         keys: &[(&'static str, Value<'a>)],
     ) -> Result<Value<'a>, NodeError> {
-        self.0
+        self.services
             .borrow_mut()
             .eval_with_keys(view, template, item, keys)
     }
@@ -249,7 +265,13 @@ async fn run_subworkflow<'a>(
     let execution_id = env.state.next_execution_id_in(env.arena);
     let config = Config::new("integrated", execution_id, now_ms());
     let start = Start { node, items };
-    let mut execution = Execution::new(env.arena, plan, start, Shared(&env.state.services), config);
+    let mut execution = Execution::new(
+        env.arena,
+        plan,
+        start,
+        Shared::new(env.state, &installed.bytes),
+        config,
+    );
     let inner = EffectEnv {
         depth: env.depth + 1,
         execution_id,

@@ -252,7 +252,13 @@ impl RequestHandler for WebhookHandler {
             items: arena.alloc_slice_copy(&[item]),
         };
         let config = Config::new("webhook", execution_id, now_ms());
-        let mut execution = Execution::new(arena, plan, start, Shared(&state.services), config);
+        let mut execution = Execution::new(
+            arena,
+            plan,
+            start,
+            Shared::new(state, &installed.bytes),
+            config,
+        );
         let env = EffectEnv {
             state,
             table,

@@ -123,6 +123,8 @@ pub struct InstalledPlan {
     pub version: u64,
     /// Plan id.
     pub plan_id: String,
+    /// Digest of the credentials installed with the plan (never the credentials).
+    pub credentials_digest: [u8; 32],
 }
 
 /// A plan installed on a shard.
@@ -296,6 +298,7 @@ async fn control_loop(
                                 workflow_id: p.bytes.workflow_id().to_owned(),
                                 version: p.bytes.version(),
                                 plan_id: p.bytes.plan_id().to_owned(),
+                                credentials_digest: p.bytes.credentials_digest(),
                             })
                             .collect(),
                     });

@@ -7,6 +7,8 @@ use linkflow_codec::plan::{compiler, ArchivedPlan};
 use linkflow_codec::validate::{Diagnostic, Severity};
 use rkyv::util::AlignedVec;
 
+use crate::engine::credentials::CredentialMap;
+
 /// Error code: plan bytes are not a valid archived plan.
 pub const CODE_INVALID_PLAN: &str = "LF-DATAPLANE-001";
 /// Error code: a workflow file did not compile and the codec gave no code of its own
@@ -38,6 +40,12 @@ pub struct PlanBytes {
     workflow_id: String,
     /// Hex of the first bytes of the archive's blake3 hash: the envelope's plan id.
     plan_id: String,
+    /// The credentials the plan's nodes refer to, delivered with it (memory only: never
+    /// written to disk, the journal or any answer).
+    credentials: CredentialMap,
+    /// blake3 of the delivered credentials (all zero without any): a redeploy of the same
+    /// plan with changed credentials is a change, not a no-op.
+    credentials_digest: [u8; 32],
 }
 
 impl PlanBytes {
@@ -61,6 +69,8 @@ impl PlanBytes {
             bytes,
             workflow_id,
             plan_id,
+            credentials: CredentialMap::default(),
+            credentials_digest: [0; 32],
         })
     }
 
@@ -92,6 +102,8 @@ impl PlanBytes {
             bytes: sealed,
             workflow_id,
             plan_id,
+            credentials: CredentialMap::default(),
+            credentials_digest: [0; 32],
         })
     }
 
@@ -137,6 +149,23 @@ impl PlanBytes {
     /// metrics and schedule ownership.
     pub fn workflow_id(&self) -> &str {
         &self.workflow_id
+    }
+
+    /// The plan with the credentials its nodes refer to (installed and replaced with it).
+    pub fn with_credentials(mut self, credentials: CredentialMap, digest: [u8; 32]) -> Self {
+        self.credentials = credentials;
+        self.credentials_digest = digest;
+        self
+    }
+
+    /// The plan's credentials, as executions of it see them.
+    pub fn credentials(&self) -> &CredentialMap {
+        &self.credentials
+    }
+
+    /// Digest of the plan's credentials (all zero without any).
+    pub fn credentials_digest(&self) -> [u8; 32] {
+        self.credentials_digest
     }
 
     /// The plan's p99 latency budget in milliseconds (0 = none).

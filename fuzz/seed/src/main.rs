@@ -20,7 +20,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use linkflow_codec::wire::{
-    self, DeployRequest, ErrorReply, HelloRequest, Reply, Request, UndeployRequest,
+    self, DeployCredential, DeployRequest, ErrorReply, HelloRequest, Reply, Request,
+    UndeployRequest,
 };
 use linkflow_codec::{compile_export, model, validate};
 use serde_json::{json, Value};
@@ -151,6 +152,16 @@ fn wire_frames(plans: &[Vec<u8>]) -> Vec<Vec<u8>> {
             plan_bytes: plan.len() as u64,
             activate: i % 2 == 0,
             allow_older: false,
+            // Every other deploy carries credentials, so the fuzzer starts from frames
+            // with the credentials section filled.
+            credentials: (0..i % 2 * 2)
+                .map(|k| DeployCredential {
+                    kind: "httpHeaderAuth".into(),
+                    id: k.to_string(),
+                    name: format!("seed {k}"),
+                    fields: vec![("name".into(), "X-Key".into()), ("value".into(), "v".into())],
+                })
+                .collect(),
         });
         let mut frame = wire::encode_request(&deploy).expect("encode");
         frame.extend_from_slice(plan);

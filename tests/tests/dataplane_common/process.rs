@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::WAIT_MAX;
@@ -15,6 +15,8 @@ use super::WAIT_MAX;
 const EXIT_POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// SIGTERM's number (POSIX).
 const SIGTERM: i32 = 15;
+/// Most stdout a child's [`Process::output`] keeps (the rest is read and dropped).
+const OUTPUT_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 extern "C" {
     #[link_name = "kill"]
@@ -39,6 +41,8 @@ pub struct Process {
     what: String,
     /// The start line (the stdout line that contained the ready marker).
     pub line: String,
+    /// Everything the child printed on stdout (its JSON log), up to [`OUTPUT_BYTES_MAX`].
+    output: Arc<Mutex<String>>,
 }
 
 impl Process {
@@ -62,10 +66,17 @@ impl Process {
         // A reader thread hands lines over (so the wait is bounded) and keeps draining
         // afterwards, so the child never writes into a full or closed pipe.
         let (lines_tx, lines_rx) = mpsc::channel::<String>();
+        let output = Arc::new(Mutex::new(String::new()));
+        let kept = output.clone();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             let mut line = String::new();
             while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if let Ok(mut kept) = kept.lock() {
+                    if kept.len() + line.len() <= OUTPUT_BYTES_MAX {
+                        kept.push_str(&line);
+                    }
+                }
                 // The receiver is gone after the start line: keep reading, drop the text.
                 let _ = lines_tx.send(std::mem::take(&mut line));
             }
@@ -74,6 +85,7 @@ impl Process {
             child,
             what,
             line: String::new(),
+            output,
         };
         let deadline = Instant::now() + WAIT_MAX;
         loop {
@@ -110,6 +122,11 @@ impl Process {
         rest[..end]
             .parse()
             .unwrap_or_else(|e| panic!("`{}` after `{marker}`: {e}", &rest[..end]))
+    }
+
+    /// What the child printed on stdout so far (its log), up to [`OUTPUT_BYTES_MAX`].
+    pub fn output(&self) -> String {
+        self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
     /// The process id.
