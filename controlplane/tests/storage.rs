@@ -66,6 +66,7 @@ both_backends!(
     delete_removes_versions_and_tags,
     activation_sets_flag_and_is_recorded,
     credentials_round_trip,
+    credential_users_are_active_workflows_activated_versions,
     every_change_is_audited,
     executions_filter_and_page,
 );
@@ -406,6 +407,96 @@ async fn credentials_round_trip(s: &SqlStore) {
         s.credential("c1").await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// A workflow body whose one node refers to credential `credential_id`.
+fn using(name: &str, credential_id: &str) -> String {
+    serde_json::json!({"name": name, "nodes": [{"name": "Call",
+        "credentials": {"httpHeaderAuth": {"id": credential_id, "name": "key"}}}]})
+    .to_string()
+}
+
+async fn activate(s: &SqlStore, wf_id: &str, version: i64, actor: &Actor) {
+    let act = Activation {
+        id: uuid::Uuid::new_v4().to_string(),
+        workflow_id: wf_id.into(),
+        version,
+        plan_id: "plan".into(),
+        status: "activated".into(),
+        report: "{}".into(),
+        created_at: now_ms(),
+    };
+    s.record_activation(&act, true, actor).await.unwrap();
+}
+
+async fn credential_users_are_active_workflows_activated_versions(s: &SqlStore) {
+    use linkflow_controlplane::deploy::credential_users::{active_users, CredentialUser};
+    let o = owner(s).await;
+    let actor = Actor::user(&o.id);
+    let create = |name: &str, body: String| {
+        let mut wf = workflow(&o.id, name, &[], 1);
+        wf.body = body;
+        wf
+    };
+    // Active, activated version uses c1: a user.
+    let active = create("active", using("active", "c1"));
+    let active = s.create_workflow(&active, &actor).await.unwrap();
+    activate(s, &active.id, 1, &actor).await;
+    // Active at version 1 (uses c1), version 2 saved without it: still a user, the data
+    // planes run version 1.
+    let saved = create("saved", using("saved", "c1"));
+    let saved = s.create_workflow(&saved, &actor).await.unwrap();
+    activate(s, &saved.id, 1, &actor).await;
+    let mut next = create("saved", using("saved", "c2"));
+    next.id = saved.id.clone();
+    s.update_workflow(&saved.id, &next, &actor).await.unwrap();
+    // Active at version 1 without c1, version 2 saved with it: not a user.
+    let later = create("later", using("later", "c2"));
+    let later = s.create_workflow(&later, &actor).await.unwrap();
+    activate(s, &later.id, 1, &actor).await;
+    let mut next = create("later", using("later", "c1"));
+    next.id = later.id.clone();
+    s.update_workflow(&later.id, &next, &actor).await.unwrap();
+    // Inactive with c1, and active with another credential: not users.
+    let inactive = create("inactive", using("inactive", "c1"));
+    s.create_workflow(&inactive, &actor).await.unwrap();
+    let other = create("other", using("other", "c2"));
+    let other = s.create_workflow(&other, &actor).await.unwrap();
+    activate(s, &other.id, 1, &actor).await;
+
+    let mut users = active_users(s, "c1").await.unwrap();
+    users.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(
+        users,
+        vec![
+            CredentialUser {
+                id: active.id.clone(),
+                name: "active".into(),
+                version: 1
+            },
+            CredentialUser {
+                id: saved.id.clone(),
+                name: "saved".into(),
+                version: 1
+            },
+        ]
+    );
+    assert!(active_users(s, "c3").await.unwrap().is_empty());
+    // Deactivated, a workflow no longer uses anything.
+    let mut off = Activation {
+        id: uuid::Uuid::new_v4().to_string(),
+        workflow_id: active.id.clone(),
+        version: 1,
+        plan_id: String::new(),
+        status: "deactivated".into(),
+        report: "{}".into(),
+        created_at: now_ms(),
+    };
+    s.record_activation(&off, false, &actor).await.unwrap();
+    off.id = uuid::Uuid::new_v4().to_string();
+    off.workflow_id = saved.id.clone();
+    s.record_activation(&off, false, &actor).await.unwrap();
+    assert!(active_users(s, "c1").await.unwrap().is_empty());
 }
 
 async fn every_change_is_audited(s: &SqlStore) {

@@ -6,10 +6,11 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{code, ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery, PageParams};
 use super::AppState;
 use crate::auth::identity::Identity;
+use crate::deploy::credential_users::{self, Redeploy};
 use crate::storage::{now_ms, CredentialRow, StoreError};
 
 /// Longest credential name or type, in bytes.
@@ -117,10 +118,16 @@ pub async fn get_one(
     Ok(Json(public_json(&row)))
 }
 
-/// Replaces a credential's name, type and secret.
+/// Replaces a credential's name, type and secret, then deploys every active workflow that
+/// uses it again (same version, new credential), so running webhooks take the new value
+/// without a re-activation. The update is stored even when a redeploy fails (the answer
+/// says which workflows and nodes failed; a node that was down gets the new value when the
+/// control plane reaches it again, every other at the workflow's next activation).
 #[utoipa::path(put, path = "/api/v1/credentials/{id}", tag = "credentials", request_body = CredentialRequest,
     params(("id" = String, Path, description = "credential id")),
-    responses((status = 200), (status = 400), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, description = "the credential's metadata, `redeployed` (one entry per \
+                active workflow using it, with each data plane's result) and `redeployOk`"),
+              (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -142,13 +149,45 @@ pub async fn update(
         .update_credential(&row, &id.actor())
         .await
         .map_err(not_found)?;
-    Ok(Json(public_json(&row)))
+    let users = credential_users::active_users(state.store.as_ref(), &cred_id).await?;
+    let redeployed: Vec<Redeploy> = credential_users::redeploy(
+        state.store.as_ref(),
+        &state.compiler,
+        &state.key,
+        state.deployer.as_ref(),
+        &users,
+    )
+    .await;
+    let ok = redeployed.iter().all(|r| r.ok);
+    let mut out = public_json(&row);
+    out["redeployed"] = serde_json::to_value(&redeployed).map_err(ApiError::internal)?;
+    out["redeployOk"] = Value::Bool(ok);
+    if !ok {
+        let failed: Vec<&str> = redeployed
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.workflow_id.as_str())
+            .collect();
+        out["warning"] = Value::String(format!(
+            "the credential is stored, but {} of {} active workflows using it did not get it \
+             on every data plane ({}); those nodes keep the previous value until the workflow \
+             is activated again or the node reconnects",
+            failed.len(),
+            redeployed.len(),
+            failed.join(", ")
+        ));
+    }
+    Ok(Json(out))
 }
 
-/// Deletes a credential.
+/// Deletes a credential. Refused with `CREDENTIAL_IN_USE` while an active workflow's
+/// activated version refers to it (that workflow would fail on its next restore):
+/// deactivate those workflows, or activate a version that uses another credential, first.
 #[utoipa::path(delete, path = "/api/v1/credentials/{id}", tag = "credentials",
     params(("id" = String, Path, description = "credential id")),
-    responses((status = 204), (status = 401), (status = 403), (status = 404)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404),
+              (status = 409, description = "CREDENTIAL_IN_USE: active workflows refer to it; \
+                `details.workflows` names them (id, name, version)")),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn remove(
     State(state): State<AppState>,
@@ -157,6 +196,23 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     let row = state.store.credential(&cred_id).await.map_err(not_found)?;
     id.require_change(&row.owner_id)?;
+    let users = credential_users::active_users(state.store.as_ref(), &cred_id).await?;
+    if !users.is_empty() {
+        let named: Vec<String> = users
+            .iter()
+            .map(|u| format!("{} ({})", u.name, u.id))
+            .collect();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            code::CREDENTIAL_IN_USE,
+            format!(
+                "credential {cred_id} is used by {} active workflow(s): {}; deactivate them first",
+                users.len(),
+                named.join(", ")
+            ),
+        )
+        .with_details(json!({ "workflows": users })));
+    }
     state
         .store
         .delete_credential(&cred_id, &id.actor())

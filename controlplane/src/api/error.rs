@@ -26,6 +26,8 @@ pub mod code {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     /// The change conflicts with current state (duplicate, concurrent save).
     pub const CONFLICT: &str = "CONFLICT";
+    /// A credential cannot be deleted: active workflows refer to it.
+    pub const CREDENTIAL_IN_USE: &str = "CREDENTIAL_IN_USE";
     /// First-run setup was already done.
     pub const SETUP_DONE: &str = "SETUP_ALREADY_DONE";
     /// A refresh token was presented twice; its family is revoked.

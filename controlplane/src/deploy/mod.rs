@@ -10,9 +10,11 @@
 //!
 //! [`restore`] deploys what the database says is active (on start), and is the source of
 //! a stored version's plan for rollbacks. [`credentials`] resolves the credentials a plan
-//! refers to (decrypted) so they travel with it.
+//! refers to (decrypted) so they travel with it; [`credential_users`] finds the active
+//! workflows using a credential (to push an updated one, or refuse deleting it).
 
 pub mod admin_source;
+pub mod credential_users;
 pub mod credentials;
 mod engine_compiler;
 pub mod executions;

@@ -3,7 +3,8 @@
 //! QUIC mTLS channel, held by the node in memory only. A local server records the
 //! requests it receives (and answers without echoing them, so only a leak could put the
 //! secret into the execution record). Checked: the header arrives; an updated credential
-//! replaces the old one on re-activation; a restart restores plan and credential; the
+//! reaches the active workflow without a re-activation; a restart restores plan and
+//! credential; deleting a credential in use is refused until the workflow is deactivated; the
 //! secret is in no API answer, no log line (debug level) and no file under the data dir
 //! (journal, database, keys); a missing credential refuses the activation with a code and
 //! deploys nothing.
@@ -226,7 +227,8 @@ async fn credentials_reach_the_node_only_with_the_plan() {
     assert_eq!(status, 200, "{one}");
     answers.extend([json!(executions), one]);
 
-    // A changed credential is delivered again on re-activation (same plan, new secret).
+    // A changed credential reaches the running workflow without a re-activation: the
+    // update deploys every active workflow that uses it again (same plan, new secret).
     let (status, updated) = serve
         .api
         .call(
@@ -237,10 +239,18 @@ async fn credentials_reach_the_node_only_with_the_plan() {
         )
         .await;
     assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["redeployOk"], true, "{updated}");
+    let redeployed = updated["redeployed"].as_array().unwrap();
+    assert_eq!(redeployed.len(), 1, "only the active user: {updated}");
+    assert_eq!(redeployed[0]["workflowId"], id.as_str(), "{updated}");
+    assert_eq!(redeployed[0]["name"], "creds", "{updated}");
+    let targets = redeployed[0]["targets"].as_array().unwrap();
+    assert!(!targets.is_empty(), "{updated}");
+    assert!(
+        targets.iter().all(|t| t["status"] == "installed"),
+        "{updated}"
+    );
     answers.push(updated);
-    let (status, again) = serve.api.set_active(&id, true).await;
-    assert_eq!(status, 200, "{again}");
-    answers.push(again);
     assert_eq!(
         call_webhook(serve.webhook, "creds", &json!({})).await,
         (200, json!({"received": 2}))
@@ -266,8 +276,34 @@ async fn credentials_reach_the_node_only_with_the_plan() {
         .await;
     assert_eq!(status, 200, "{fetched}");
     answers.extend([listed, fetched, json!(serve.api.executions(&id, 3).await)]);
+    // Deleting a credential an active workflow uses is refused, naming the workflow.
+    let credential_path = format!("/api/v1/credentials/{credential}");
+    let (status, in_use) = serve
+        .api
+        .call(reqwest::Method::DELETE, &credential_path, None)
+        .await;
+    assert_eq!(status, 409, "{in_use}");
+    assert_eq!(in_use["error"]["code"], "CREDENTIAL_IN_USE", "{in_use}");
+    assert_eq!(
+        in_use["error"]["details"]["workflows"],
+        json!([{"id": id, "name": "creds", "version": 1}]),
+        "{in_use}"
+    );
+    answers.push(in_use);
+    assert_eq!(
+        call_webhook(serve.webhook, "creds", &json!({})).await,
+        (200, json!({"received": 4}))
+    );
     let (status, off) = serve.api.set_active(&id, false).await;
     assert_eq!(status, 200, "{off}");
+    // Once no active workflow uses it, the credential can go.
+    let (status, deleted) = serve
+        .api
+        .call(reqwest::Method::DELETE, &credential_path, None)
+        .await;
+    assert_eq!(status, 204, "{deleted}");
+    let (status, gone) = serve.api.get(&credential_path).await;
+    assert_eq!(status, 404, "{gone}");
     assert_eq!(
         call_webhook(serve.webhook, "creds", &json!({})).await.0,
         404
