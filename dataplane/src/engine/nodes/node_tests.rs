@@ -5,7 +5,6 @@ use bumpalo::Bump;
 use serde_json::{json, Value as Json};
 
 use crate::engine::execution::{Config, Effect, Execution, Outcome, Start};
-use crate::engine::limits::Limits;
 use crate::engine::nodes::trigger::manual_item;
 use linkflow_codec::plan::Plan;
 
@@ -42,13 +41,8 @@ fn run_node_edited(
     let bytes = archive(&plan);
     let plan = access(&bytes);
     let arena = Bump::new();
-    let config = Config {
-        limits: Limits::default(),
-        execution_id: "1",
-        mode: "manual",
-        started_ms: 0,
-        use_pin_data: true,
-    };
+    // Manual mode: default limits, pinData applies.
+    let config = Config::new("manual", "1", 0);
     let start = Start {
         node: 0,
         items: manual_item(&arena),

@@ -7,7 +7,6 @@ use serde_json::{json, Value as Json};
 
 use crate::engine::execution::{Config, Effect, Execution, Outcome, Start};
 use crate::engine::item::Item;
-use crate::engine::limits::Limits;
 use crate::engine::node::{EffectResult, HttpResponse};
 use crate::engine::nodes::trigger::manual_item;
 use linkflow_codec::plan::Plan;
@@ -66,13 +65,8 @@ pub(super) fn run_flow_edited(
     let bytes = archive(&plan);
     let plan = access(&bytes);
     let arena = Bump::new();
-    let config = Config {
-        limits: Limits::default(),
-        execution_id: "1",
-        mode: "manual",
-        started_ms: 0,
-        use_pin_data: true,
-    };
+    // Manual mode: default limits, pinData applies.
+    let config = Config::new("manual", "1", 0);
     let start = Start {
         node: 0,
         items: manual_item(&arena),

@@ -89,6 +89,24 @@ enum Required {
     All,
 }
 
+/// Links of `node`'s connection slot `index` (an output in `outgoing`, an input in
+/// `incoming`); none when the node has fewer slots.
+fn slot_links(
+    csr: &linkflow_codec::plan::ArchivedCsr,
+    node: u32,
+    index: usize,
+) -> &[linkflow_codec::plan::ArchivedLink] {
+    let first_slot = csr.slot_start[node as usize].to_native() as usize;
+    let end_slot = csr.slot_start[node as usize + 1].to_native() as usize;
+    let slot = first_slot + index;
+    if slot >= end_slot {
+        return &[];
+    }
+    let start = csr.link_start[slot].to_native() as usize;
+    let end = csr.link_start[slot + 1].to_native() as usize;
+    &csr.links[start..end]
+}
+
 impl<'a> Scheduler<'a> {
     /// An empty scheduler for `plan`.
     pub fn new(arena: &'a Bump, plan: &'a ArchivedPlan, v1: bool) -> Self {
@@ -126,30 +144,12 @@ impl<'a> Scheduler<'a> {
 
     /// Targets of `node`'s output `output`.
     fn targets(&self, node: u32, output: usize) -> &'a [linkflow_codec::plan::ArchivedLink] {
-        let csr = &self.plan.outgoing;
-        let first_slot = csr.slot_start[node as usize].to_native() as usize;
-        let end_slot = csr.slot_start[node as usize + 1].to_native() as usize;
-        let slot = first_slot + output;
-        if slot >= end_slot {
-            return &[];
-        }
-        let start = csr.link_start[slot].to_native() as usize;
-        let end = csr.link_start[slot + 1].to_native() as usize;
-        &csr.links[start..end]
+        slot_links(&self.plan.outgoing, node, output)
     }
 
     /// Producers of `node`'s input `input`.
     fn producers(&self, node: u32, input: usize) -> &'a [linkflow_codec::plan::ArchivedLink] {
-        let csr = &self.plan.incoming;
-        let first_slot = csr.slot_start[node as usize].to_native() as usize;
-        let end_slot = csr.slot_start[node as usize + 1].to_native() as usize;
-        let slot = first_slot + input;
-        if slot >= end_slot {
-            return &[];
-        }
-        let start = csr.link_start[slot].to_native() as usize;
-        let end = csr.link_start[slot + 1].to_native() as usize;
-        &csr.links[start..end]
+        slot_links(&self.plan.incoming, node, input)
     }
 
     /// n8n's `connectionsByDestinationNode[node].main.length`: highest connected input + 1.

@@ -6,7 +6,6 @@ use serde_json::{json, Value as Json};
 
 use crate::engine::execution::{Config, Effect, Execution, Outcome, Start};
 use crate::engine::item::Item;
-use crate::engine::limits::Limits;
 use crate::engine::node::{EffectResult, HttpResponse};
 use crate::engine::nodes::trigger::manual_item;
 use crate::engine::services::EngineServices;
@@ -80,13 +79,8 @@ pub(super) fn run_full(
     let bytes = archive(&plan_from_workflow(&wf));
     let plan = access(&bytes);
     let arena = Bump::new();
-    let config = Config {
-        limits: Limits::default(),
-        execution_id: "1",
-        mode: "manual",
-        started_ms: 0,
-        use_pin_data: true,
-    };
+    // Manual mode: default limits, pinData applies.
+    let config = Config::new("manual", "1", 0);
     let start = Start {
         node: 0,
         items: manual_item(&arena),
