@@ -354,7 +354,11 @@ impl Node {
             admin.stop();
         }
         if let Some(export) = self.export {
-            export.stop();
+            // The journals are final now: give the exporter a bounded time to publish the
+            // rest (a node leaving a fleet should not strand its last executions).
+            if !export.drain(crate::journal::export::DRAIN_EXPORT_MAX) {
+                tracing::warn!("journal export did not catch up before the drain ended; the journal keeps the rest");
+            }
         }
         tracing::info!("data plane stopped");
     }

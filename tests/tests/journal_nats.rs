@@ -1,8 +1,10 @@
 //! NATS export test of the journal (issue #7), against the JetStream server named by
 //! `LINKFLOW_TEST_NATS_URL`. The exporter reaches NATS through a proxy the test can cut:
 //! records made while NATS is unreachable stay in the journal and are published when it
-//! comes back; a node restart resumes from the persisted cursor; a consumer restarted
-//! mid-stream misses nothing. Every execution arrives at least once, and any duplicate
+//! comes back; a drained node publishes what is left before it stops, and a restart resumes
+//! from the persisted cursor; a consumer restarted mid-stream misses nothing. The stream
+//! itself is read back message by message, so a record the exporter never published is told
+//! apart from one a consumer never got. Every execution arrives at least once, and any duplicate
 //! carries the same execution id.
 
 #[path = "dataplane_common/mod.rs"]
@@ -123,6 +125,35 @@ fn run_executions(node: &Node, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The executions of each phase and the exporter's counters after it.
+#[derive(Default)]
+struct Phases(Vec<String>);
+
+impl Phases {
+    fn run(&mut self, phase: &str, node: &Node, n: usize) -> BTreeSet<String> {
+        let ids = run_executions(node, n);
+        let (first, last) = (&ids[0], &ids[ids.len() - 1]);
+        self.0.push(format!("{phase}: {first} … {last}"));
+        ids.into_iter().collect()
+    }
+
+    fn exporter(&mut self, phase: &str, node: &Node) {
+        let stats = node.journal_export().expect("export runs").stats();
+        let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        self.0.push(format!(
+            "{phase}: published {} (duplicates {}), failures {}, segments skipped {}",
+            count(&stats.published),
+            count(&stats.duplicates),
+            count(&stats.failures),
+            count(&stats.segments_skipped)
+        ));
+    }
+
+    fn describe(&self) -> String {
+        self.0.join("; ")
+    }
+}
+
 fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();
     while !condition() {
@@ -131,15 +162,17 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// Reads every message of `node_id` on the stream with a durable pull consumer, stopping
-/// (and dropping the consumer) after `stop_after` messages when given; returns execution
-/// id -> copies received.
+/// Reads messages of `node_id` with a durable pull consumer into `counts` (execution id ->
+/// copies received) until `stop_after` messages were taken (then the consumer is dropped
+/// mid-stream) or, without it, until every id of `expected` arrived or [`WAIT_MAX`]
+/// passed. Transient errors of the pull stream are reported and read past: only what never
+/// arrives counts as missing. Returns the messages taken.
 async fn consume(
     url: &str,
     stream: &str,
-    durable: &str,
     node_id: &str,
     stop_after: Option<usize>,
+    expected: &BTreeSet<String>,
     counts: &mut BTreeMap<String, usize>,
 ) -> usize {
     use async_nats::jetstream::consumer::{pull, AckPolicy};
@@ -149,9 +182,9 @@ async fn consume(
     let stream = jetstream.get_stream(stream).await.unwrap();
     let consumer = stream
         .get_or_create_consumer(
-            durable,
+            "journal-test",
             pull::Config {
-                durable_name: Some(durable.to_owned()),
+                durable_name: Some("journal-test".to_owned()),
                 ack_policy: AckPolicy::Explicit,
                 // Messages the stopped consumer had pulled but not acknowledged come back
                 // to the restarted one after this.
@@ -161,20 +194,30 @@ async fn consume(
         )
         .await
         .unwrap();
-    let mut taken = 0;
     let mut messages = consumer
         .stream()
         .expires(Duration::from_millis(500))
         .messages()
         .await
         .unwrap();
+    let started = Instant::now();
+    let mut taken = 0;
     loop {
-        if stop_after.is_some_and(|n| taken >= n) {
+        let done = match stop_after {
+            Some(n) => taken >= n,
+            None => expected.iter().all(|id| counts.contains_key(id)),
+        };
+        if done || started.elapsed() > WAIT_MAX {
             return taken;
         }
-        let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
-        let Ok(Some(Ok(message))) = next else {
-            return taken;
+        let message = match tokio::time::timeout(Duration::from_secs(1), messages.next()).await {
+            Ok(Some(Ok(message))) => message,
+            Ok(Some(Err(error))) => {
+                println!("consumer: pull error (read past): {error}");
+                continue;
+            }
+            Ok(None) => return taken,
+            Err(_) => continue,
         };
         let event: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
         message.ack().await.unwrap();
@@ -203,6 +246,26 @@ async fn consume(
     }
 }
 
+/// Execution ids of `node_id` stored in the stream, read message by message (direct get by
+/// sequence): what the exporter put there, whatever any consumer saw.
+async fn stored_ids(url: &str, stream: &str, node_id: &str) -> BTreeSet<String> {
+    let client = async_nats::connect(url).await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    let mut stream = jetstream.get_stream(stream).await.unwrap();
+    let state = stream.info().await.unwrap().state.clone();
+    let mut ids = BTreeSet::new();
+    for sequence in state.first_sequence..=state.last_sequence {
+        let Ok(message) = stream.get_raw_message(sequence).await else {
+            continue;
+        };
+        let event: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+        if event["nodeId"] == node_id {
+            ids.insert(event["execution"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
 #[test]
 fn export_survives_a_nats_outage_a_restart_and_a_consumer_restart() {
     let Ok(url) = std::env::var("LINKFLOW_TEST_NATS_URL") else {
@@ -218,30 +281,46 @@ fn export_survives_a_nats_outage_a_restart_and_a_consumer_restart() {
     let dir = temp_dir("journal-nats");
     let stream = format!("LF_TEST_{}", std::process::id());
 
+    // What each phase ran and what the exporter counted, for the failure message.
+    let mut phases = Phases::default();
     let node = start(&dir, &proxied, &stream);
-    let mut expected: BTreeSet<String> = run_executions(&node, 40).into_iter().collect();
+    let mut expected: BTreeSet<String> = phases.run("before the outage", &node, 40);
     let published = |node: &Node| -> u64 {
         node.journal_export()
             .map_or(0, |e| e.stats().published.load(Ordering::Relaxed))
     };
     wait_until("first records exported", || published(&node) >= 40);
+    phases.exporter("exported before the outage", &node);
 
     // NATS unreachable: executions go on, the journal keeps them, export stalls.
     proxy.cut();
-    expected.extend(run_executions(&node, 40));
+    expected.extend(phases.run("during the outage", &node, 40));
     wait_until("the exporter notices the outage", || {
         node.journal_export()
             .is_some_and(|e| e.stats().connected.load(Ordering::Relaxed) == 0)
     });
     proxy.restore();
     wait_until("export resumes after the outage", || published(&node) >= 80);
+    phases.exporter("exported after the outage", &node);
 
-    // Restart: the cursor persisted; only new records are published (re-sent ones would be
-    // duplicates with the same execution id).
+    // Restart: the drain published what was left and the cursor persisted, so only new
+    // records are published (a re-sent one is acknowledged as a duplicate).
     node.drain();
     let node = start(&dir, &proxied, &stream);
-    expected.extend(run_executions(&node, 20));
+    expected.extend(phases.run("after the restart", &node, 20));
     wait_until("export resumes after a restart", || published(&node) >= 20);
+    phases.exporter("exported after the restart", &node);
+    let resent = node
+        .journal_export()
+        .map_or(0, |e| e.stats().duplicates.load(Ordering::Relaxed));
+    assert_eq!(
+        resent,
+        0,
+        "re-sent after the restart; {}",
+        phases.describe()
+    );
+    // The last executions go out during the drain, without waiting for them here.
+    expected.extend(phases.run("before the last drain", &node, 10));
     node.drain();
 
     let node_id = std::fs::read_to_string(dir.join("node-id"))
@@ -253,34 +332,42 @@ fn export_survives_a_nats_outage_a_restart_and_a_consumer_restart() {
         .build()
         .unwrap();
     let mut counts = BTreeMap::new();
-    runtime.block_on(async {
+    let stored = runtime.block_on(async {
+        let stored = stored_ids(&url, &stream, &node_id).await;
         // A consumer stopped mid-stream and restarted (same durable name) misses nothing.
-        let first = consume(
-            &url,
-            &stream,
-            "journal-test",
-            &node_id,
-            Some(30),
-            &mut counts,
-        )
-        .await;
+        let first = consume(&url, &stream, &node_id, Some(30), &expected, &mut counts).await;
         assert_eq!(first, 30);
-        consume(&url, &stream, "journal-test", &node_id, None, &mut counts).await;
+        consume(&url, &stream, &node_id, None, &expected, &mut counts).await;
         let client = async_nats::connect(url.as_str()).await.unwrap();
         let _ = async_nats::jetstream::new(client)
             .delete_stream(&stream)
             .await;
+        stored
     });
+    let not_stored: Vec<_> = expected.difference(&stored).collect();
     let received: BTreeSet<String> = counts.keys().cloned().collect();
     let missing: Vec<_> = expected.difference(&received).collect();
     let duplicates: usize = counts.values().map(|c| c - 1).sum();
     println!(
-        "nats: {} executions, {} received, {} missing, {duplicates} duplicate deliveries (same execution id)",
+        "nats: {} executions, {} stored, {} received, {} missing, {duplicates} duplicate deliveries (same execution id)",
         expected.len(),
+        stored.len(),
         received.len(),
         missing.len()
     );
-    assert!(missing.is_empty(), "not exported: {missing:?}");
+    assert!(
+        not_stored.is_empty(),
+        "not exported (absent from the stream): {not_stored:?}; {}",
+        phases.describe()
+    );
+    assert_eq!(
+        stored, expected,
+        "nothing foreign or invented in the stream"
+    );
+    assert!(
+        missing.is_empty(),
+        "stored but never delivered to the consumer: {missing:?}"
+    );
     assert_eq!(received, expected, "nothing foreign or invented");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,6 +12,12 @@
 //! Retention wins over export: a segment deleted before it was exported is skipped and
 //! counted ([`ExportStats::segments_skipped`]).
 //!
+//! On a node's drain the shards stop first, so their journals are final; the exporter then
+//! gets up to [`DRAIN_EXPORT_MAX`] to publish what is left ([`ExportHandle::drain`]), so a
+//! node taken out of a fleet does not strand its last executions in a journal nobody reads.
+//! When NATS is unreachable it stops at once: the records stay in the journal for the next
+//! start.
+//!
 //! Subjects and event names follow `{service}.{entity}.{action}`:
 //! `linkflow.execution.completed` (n8n status `success`) and `linkflow.execution.failed`
 //! (`error`); the subject is the event name, and the stream captures `linkflow.execution.>`
@@ -48,6 +54,8 @@ pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(5);
 pub const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// Longest a connect or an ack may take.
 pub const NATS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a draining node waits for the exporter to publish the rest of the journal.
+pub const DRAIN_EXPORT_MAX: Duration = Duration::from_secs(10);
 /// Largest message body; a record with more node data is exported without it
 /// (`"dataOmitted": true`). NATS's default `max_payload` is 1 MiB.
 pub const PAYLOAD_BYTES_MAX: usize = 1024 * 1024 - 4096;
@@ -65,11 +73,14 @@ pub struct ExportStats {
     pub segments_skipped: AtomicU64,
     /// 1 while connected.
     pub connected: AtomicU64,
+    /// 1 once a draining exporter found nothing left to publish.
+    pub caught_up: AtomicU64,
 }
 
 /// A running exporter.
 pub struct ExportHandle {
     stop: Arc<AtomicBool>,
+    draining: Arc<AtomicBool>,
     stats: Arc<ExportStats>,
     thread: Option<JoinHandle<()>>,
 }
@@ -86,6 +97,25 @@ impl ExportHandle {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+
+    /// Lets the exporter publish every record the journals hold (call once the shards
+    /// stopped writing), then stops it. Gives up after `within`, or at once when NATS is
+    /// unreachable; what is left stays in the journal and goes out on the next start.
+    /// Returns whether the exporter caught up.
+    pub fn drain(mut self, within: Duration) -> bool {
+        self.draining.store(true, Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + within;
+        let Some(thread) = self.thread.take() else {
+            return false;
+        };
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(POLL_INTERVAL);
+        }
+        // Past the deadline a publish in flight still ends within its own timeouts.
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = thread.join();
+        self.stats.caught_up.load(Ordering::Relaxed) == 1
     }
 }
 
@@ -156,6 +186,7 @@ pub fn start(config: &JournalConfig, shards: usize) -> io::Result<ExportHandle> 
     let node = node_id(&config.dir)?;
     fs::create_dir_all(config.dir.join("export"))?;
     let stop = Arc::new(AtomicBool::new(false));
+    let draining = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(ExportStats::default());
     let job = Job {
         url,
@@ -165,6 +196,7 @@ pub fn start(config: &JournalConfig, shards: usize) -> io::Result<ExportHandle> 
         dir: config.dir.clone(),
         shards,
         stop: stop.clone(),
+        draining: draining.clone(),
         stats: stats.clone(),
     };
     let thread = std::thread::Builder::new()
@@ -184,6 +216,7 @@ pub fn start(config: &JournalConfig, shards: usize) -> io::Result<ExportHandle> 
         })?;
     Ok(ExportHandle {
         stop,
+        draining,
         stats,
         thread: Some(thread),
     })
@@ -197,6 +230,8 @@ struct Job {
     dir: PathBuf,
     shards: usize,
     stop: Arc<AtomicBool>,
+    /// The shards stopped: publish what is left, then end.
+    draining: Arc<AtomicBool>,
     stats: Arc<ExportStats>,
 }
 
@@ -218,6 +253,10 @@ impl Job {
                 Ok(()) => return,
                 Err(error) => {
                     self.stats.connected.store(0, Ordering::Relaxed);
+                    if self.draining.load(Ordering::Relaxed) {
+                        tracing::warn!(url = %self.url, %error, code = CODE_EXPORT, "NATS export stopped by the drain; the journal keeps the rest for the next start");
+                        return;
+                    }
                     tracing::warn!(url = %self.url, %error, code = CODE_EXPORT, "NATS export paused; the journal keeps the records");
                     self.pause(delay).await;
                     delay = (delay * 2).min(RETRY_DELAY_MAX);
@@ -257,6 +296,9 @@ impl Job {
         tracing::info!(url = %self.url, stream = %self.stream, "NATS export connected");
         let mut cursors: Vec<Option<ExportCursor>> = vec![None; self.shards];
         while !self.stop.load(Ordering::Relaxed) {
+            // Read before the pass: the shards stopped before the drain began, so an idle
+            // pass that started draining saw every record there will be.
+            let draining = self.draining.load(Ordering::Relaxed);
             let mut idle = true;
             for (shard, slot) in cursors.iter_mut().enumerate() {
                 let cursor_path = self.cursor_path(shard);
@@ -280,6 +322,10 @@ impl Job {
                 *slot = Some(next);
             }
             if idle {
+                if draining {
+                    self.stats.caught_up.store(1, Ordering::Relaxed);
+                    return Ok(());
+                }
                 tokio::time::sleep(POLL_INTERVAL).await;
             }
         }
