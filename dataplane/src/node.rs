@@ -51,8 +51,9 @@ pub struct NodeConfig {
     pub limits: Limits,
     /// Serve `/webhook-test/` URLs.
     pub test_mode: bool,
-    /// Base URL for `webhookUrl`, ending in `/`.
-    pub base_url: String,
+    /// Base URL for `webhookUrl`, ending in `/`; `None` = the address the webhook listener
+    /// bound (see [`crate::shard::ShardConfig::base_url`]).
+    pub base_url: Option<String>,
     /// Admission queue bound per shard.
     pub queue_depth_max: usize,
     /// Execution journal (`None` = executions are not recorded).
@@ -73,7 +74,7 @@ impl NodeConfig {
             placement: Placement::Pinned,
             limits: Limits::default(),
             test_mode: false,
-            base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
+            base_url: None,
             queue_depth_max: crate::admission::QUEUE_DEPTH_MAX_DEFAULT,
             journal: None,
             executions_max: crate::shard::EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,

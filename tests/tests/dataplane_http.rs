@@ -70,6 +70,13 @@ fn every_response_mode_answers_like_n8n() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["b"], json!(42));
     assert_eq!(r.json()["body"], json!({"a": 41, "name": "bench"}));
+    // Without a configured base URL, `webhookUrl` names the port the listener really bound
+    // (port 0 asked for any), so a workflow that hands it out hands out one that works.
+    let port = node.webhook_addr().port();
+    assert_eq!(
+        r.json()["webhookUrl"],
+        json!(format!("http://127.0.0.1:{port}/webhook/first"))
+    );
 
     let r = client.request("POST", "/webhook/all", Some(BODY));
     assert_eq!(r.status, 200);

@@ -44,7 +44,8 @@ pub struct DataplaneArgs {
     /// Most open connections per shard.
     #[arg(long, env = "LINKFLOW_CONNECTIONS_MAX", default_value_t = linkflow_dataplane::ingress::CONNECTIONS_PER_SHARD_MAX_DEFAULT)]
     pub connections_max: usize,
-    /// Base URL webhooks are reachable at (`webhookUrl` in trigger items).
+    /// Base URL webhooks are reachable at (`webhookUrl` in trigger items); default: the
+    /// bound webhook address (`http://localhost:PORT/` for a wildcard bind).
     #[arg(long, env = "WEBHOOK_URL")]
     pub base_url: Option<String>,
     /// UDP address of the QUIC plan receiver (`linkflow plan submit --to`); needs --certs.
@@ -98,11 +99,11 @@ pub fn run(args: &DataplaneArgs) -> anyhow::Result<()> {
         ..Limits::default()
     };
     if let Some(base_url) = &args.base_url {
-        config.base_url = if base_url.ends_with('/') {
+        config.base_url = Some(if base_url.ends_with('/') {
             base_url.clone()
         } else {
             format!("{base_url}/")
-        };
+        });
     }
     config.journal = args.journal.config();
     let node = Node::start(config)?;

@@ -120,7 +120,6 @@ fn dial_addr(bound: SocketAddr) -> SocketAddr {
 fn start_node(config: &ServeConfig) -> anyhow::Result<Node> {
     let mut node_config = NodeConfig::new(config.webhook);
     node_config.shards = config.shards;
-    node_config.base_url = format!("http://{}/", config.webhook);
     let mut journal = JournalConfig::new(config.data_dir.join("journal"));
     journal.durability = config.durability;
     journal.record_level = config.record_level;

@@ -245,7 +245,7 @@ impl RequestHandler for WebhookHandler {
             &webhook_request,
             params.into_bump_slice(),
             webhook.path.as_str(),
-            &state.config.base_url,
+            &state.base_url,
         );
         let start = Start {
             node: webhook.node.to_native(),

@@ -57,8 +57,10 @@ pub struct ShardConfig {
     pub limits: Limits,
     /// Serve `/webhook-test/` URLs.
     pub test_mode: bool,
-    /// Base URL for `webhookUrl` in trigger items, ending in `/`.
-    pub base_url: String,
+    /// Base URL for `webhookUrl` in trigger items, ending in `/`. `None` = the address the
+    /// listener bound (port 0 resolved; a wildcard host shown as `localhost`), so the URL a
+    /// workflow sees is one that reaches it.
+    pub base_url: Option<String>,
     /// Bound of the admission queue.
     pub queue_depth_max: usize,
     /// Most executions in flight (arenas lent) at once; 503 above it.
@@ -78,7 +80,7 @@ impl ShardConfig {
             webhook_addr,
             limits: Limits::default(),
             test_mode: false,
-            base_url: crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
+            base_url: None,
             queue_depth_max: QUEUE_DEPTH_MAX_DEFAULT,
             executions_max: EXECUTIONS_IN_FLIGHT_MAX_DEFAULT,
             outbound: OutboundConfig::default(),
@@ -160,6 +162,8 @@ pub(crate) struct ShardState {
     pub(crate) last_fires: RefCell<Vec<(String, i64)>>,
     /// The shard's execution journal (issue #7).
     pub(crate) journal: Option<Rc<crate::journal::ShardJournal>>,
+    /// `webhookUrl`'s base, resolved at bind (see [`ShardConfig::base_url`]).
+    pub(crate) base_url: String,
 }
 
 impl ShardState {
@@ -194,6 +198,16 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// `http://<bound>/` with a wildcard host (`0.0.0.0`, `::`) shown as `localhost`: the
+/// address is reachable on every interface, and loopback is the one sure to be.
+fn base_url_of(bound: SocketAddr) -> String {
+    if bound.ip().is_unspecified() {
+        format!("http://localhost:{}/", bound.port())
+    } else {
+        format!("http://{bound}/")
+    }
+}
+
 /// Runs a shard until it is told to drain; call it inside the shard's glommio executor.
 /// Commands arrive through `inbox` (see [`doorbell::queue`]). `started` receives the bound
 /// listener address (or why binding failed) once the shard accepts connections.
@@ -214,6 +228,11 @@ pub async fn run(
         }
     };
     let local = listener.local_addr().map_err(|e| e.to_string());
+    let base_url = match (&config.base_url, &local) {
+        (Some(url), _) => url.clone(),
+        (None, Ok(bound)) => base_url_of(*bound),
+        (None, Err(_)) => crate::engine::runner::DEFAULT_BASE_URL.to_owned(),
+    };
     // One JavaScript runtime per shard, reused by every execution (creating one costs
     // milliseconds). Without it, JS expressions fail with a clear code instead.
     let services = match EngineServices::with_js(0) {
@@ -251,6 +270,7 @@ pub async fn run(
         services: RefCell::new(services),
         ingress: ingress_state.clone(),
         executions: Cell::new(journal.as_ref().map_or(0, |j| j.sequence_max())),
+        base_url,
         last_fires: RefCell::new(Vec::new()),
         journal,
     });
@@ -388,4 +408,18 @@ fn install(state: &Rc<ShardState>, added: Option<Arc<PlanBytes>>, removed: Optio
     );
     *state.table.borrow_mut() = table.clone();
     schedule::start(state, &table);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_url_of;
+
+    #[test]
+    fn the_base_url_names_the_bound_address_and_a_wildcard_as_localhost() {
+        let url = |s: &str| base_url_of(s.parse().unwrap());
+        assert_eq!(url("127.0.0.1:41234"), "http://127.0.0.1:41234/");
+        assert_eq!(url("0.0.0.0:5678"), "http://localhost:5678/");
+        assert_eq!(url("[::]:5678"), "http://localhost:5678/");
+        assert_eq!(url("[::1]:8080"), "http://[::1]:8080/");
+    }
 }
