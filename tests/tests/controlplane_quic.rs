@@ -5,7 +5,8 @@
 //!   both nodes are listed through `--dataplane-admin`, merged newest first; deactivate: 404;
 //! - restart: a control plane started again (with one node replaced by an empty one)
 //!   deploys the active workflow again; the webhooks answer without re-activation; a node
-//!   restarted while the control plane runs gets it back by itself;
+//!   restarted while the control plane runs gets it back by itself; a workflow a node runs
+//!   that the database does not hold active (submitted by hand) is removed;
 //! - a node down: activation is refused with `DEPLOY_FAILED` naming the node and its
 //!   `LF-QUIC-*` code, the node that installed the plan is rolled back (404 again), and
 //!   nothing is recorded active.
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use dataplane_common::api::{call_webhook, Api};
 use dataplane_common::process::{linkflow_bin, Process};
-use dataplane_common::{bench_workflow, WAIT_MAX};
+use dataplane_common::{bench_workflow, chain, webhook, WAIT_MAX};
 use linkflow_controlplane::certs::ensure_dev_certs;
 use serde_json::json;
 
@@ -182,12 +183,39 @@ async fn controlplane_deploys_over_quic_restores_and_refuses_with_a_node_down() 
     assert!(a.process.stop(), "dataplane exits cleanly on SIGTERM");
     let a = start_node(&bin, &certs, &dir.join("journal-a2"));
     assert_eq!(call_webhook(a.webhook, "bench", &request).await.0, 404);
+    // A plan the control plane never activated, installed on node a by hand.
+    let stray = dir.join("stray.json");
+    let stray_workflow = chain(
+        "strayWorkflow001",
+        vec![webhook("stray", "POST", "lastNode", json!({}))],
+        json!({}),
+    );
+    std::fs::write(&stray, stray_workflow.to_string()).unwrap();
+    let submitted = std::process::Command::new(&bin)
+        .args(["plan", "submit", stray.to_str().unwrap(), "--to", &a.quic])
+        .args(["--certs", certs.to_str().unwrap()])
+        .output()
+        .expect("linkflow plan submit runs");
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert_eq!(call_webhook(a.webhook, "stray", &request).await.0, 200);
     let (controlplane, mut api) = start_controlplane(&bin, &data, &certs, &[&a, &b]);
     for node in [&a, &b] {
         assert_eq!(
             call_webhook(node.webhook, "bench", &request).await,
             (200, expected.clone())
         );
+    }
+    let deadline = Instant::now() + WAIT_MAX;
+    while call_webhook(a.webhook, "stray", &request).await.0 != 404 {
+        assert!(
+            Instant::now() < deadline,
+            "the workflow nobody activated still answers after {WAIT_MAX:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     api.login().await;
 

@@ -125,7 +125,8 @@ pub(crate) fn resync_hook(
             match restored {
                 Ok(summary) => {
                     tracing::info!(nodes = ?targets, restored = summary.restored,
-                        failed = summary.failed.len(), "active workflows deployed to (re)connected nodes");
+                        failed = summary.failed.len(), removed = summary.removed.len(),
+                        "active workflows deployed to (re)connected nodes, inactive ones removed");
                     for (workflow, why) in &summary.failed {
                         tracing::warn!(workflow = %workflow, why = %why, "active workflow not restored");
                     }

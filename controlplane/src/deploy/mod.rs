@@ -197,6 +197,9 @@ pub trait Deployer: Send + Sync {
     /// Removes the workflow's plan from the data planes in `scope`; a node that does not
     /// run it counts as removed.
     async fn undeploy(&self, scope: Scope<'_>, workflow_id: &str) -> DeployReport;
+    /// The workflow ids each data plane in `scope` runs (a plan on any of its shards), or
+    /// why it could not be asked; in target order.
+    async fn running(&self, scope: Scope<'_>) -> Vec<(String, Result<Vec<String>, String>)>;
     /// Data planes currently reachable (for `/health/ready`).
     fn connected(&self) -> usize;
     /// Held shared by each activation, deactivation or deletion from its deploy until its

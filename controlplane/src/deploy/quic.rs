@@ -340,6 +340,29 @@ impl Deployer for QuicDeployer {
         DeployReport { targets }
     }
 
+    async fn running(&self, scope: Scope<'_>) -> Vec<(String, Result<Vec<String>, String>)> {
+        self.each(scope, |target, tls| async move {
+            let result = match client(&target, &tls).await {
+                Ok(c) => c.list().await,
+                Err(e) => Err(e),
+            };
+            settle(&target, &result).await;
+            let ids = result.map_err(|e| e.to_string()).map(|listing| {
+                let mut ids: Vec<String> = listing
+                    .shards
+                    .into_iter()
+                    .flat_map(|shard| shard.plans)
+                    .map(|plan| plan.workflow_id)
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            });
+            (target.addr.clone(), ids)
+        })
+        .await
+    }
+
     fn connected(&self) -> usize {
         self.targets
             .iter()

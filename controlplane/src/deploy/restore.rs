@@ -12,6 +12,12 @@
 //!
 //! The activated version is the one of the workflow's last successful activation, not
 //! the newest saved one: saving a new version of an active workflow does not deploy it.
+//!
+//! The database is also the record of what is *not* active: a node the control plane
+//! manages runs the active workflows and nothing else. After the deploys, a restore asks
+//! each node what it runs and removes the workflows that are not active (deactivated or
+//! deleted while the node was out of reach, or left from another control plane or a
+//! hand-made `linkflow plan submit`), so a webhook nobody activated does not answer.
 
 use std::sync::Arc;
 
@@ -110,9 +116,20 @@ pub struct RestoreSummary {
     pub restored: usize,
     /// Workflows that did not come back: (workflow id, why).
     pub failed: Vec<(String, String)>,
-    /// Data planes that failed at least one deploy (worth trying again later; a workflow
-    /// that no longer compiles is not the node's fault and does not count).
+    /// Data planes that failed at least one deploy or removal, or could not say what they
+    /// run (worth trying again later; a workflow that no longer compiles is not the
+    /// node's fault and does not count).
     pub failed_targets: Vec<String>,
+    /// Workflows removed from a node because they are not active: (node, workflow id).
+    pub removed: Vec<(String, String)>,
+}
+
+impl RestoreSummary {
+    fn target_failed(&mut self, target: String) {
+        if !self.failed_targets.contains(&target) {
+            self.failed_targets.push(target);
+        }
+    }
 }
 
 /// Compiles every active workflow's activated version and deploys it to the data planes
@@ -132,11 +149,15 @@ pub async fn restore_active(
     let mut summary = RestoreSummary::default();
     let mut cursor = Cursor::START;
     let mut seen = 0usize;
+    // Every active id, those that failed or were past the bound included: their plans,
+    // if a node runs one, stay (active in the database means the node may serve it).
+    let mut active = std::collections::HashSet::new();
     loop {
         let page = store
             .list_workflows(&filter, &cursor, RESTORE_PAGE_ROWS)
             .await?;
         for workflow in &page.data {
+            active.insert(workflow.id.clone());
             seen += 1;
             if seen > RESTORE_WORKFLOWS_MAX {
                 summary.failed.push((
@@ -150,9 +171,7 @@ pub async fn restore_active(
                 Err((why, targets)) => {
                     summary.failed.push((workflow.id.clone(), why));
                     for target in targets {
-                        if !summary.failed_targets.contains(&target) {
-                            summary.failed_targets.push(target);
-                        }
+                        summary.target_failed(target);
                     }
                 }
             }
@@ -162,7 +181,37 @@ pub async fn restore_active(
             _ => break,
         }
     }
+    remove_inactive(deployer, scope, &active, &mut summary).await;
     Ok(summary)
+}
+
+/// Removes from each node in `scope` every workflow it runs that is not in `active`.
+async fn remove_inactive(
+    deployer: &dyn Deployer,
+    scope: Scope<'_>,
+    active: &std::collections::HashSet<String>,
+    summary: &mut RestoreSummary,
+) {
+    for (target, running) in deployer.running(scope).await {
+        let running = match running {
+            Ok(running) => running,
+            Err(why) => {
+                tracing::warn!(node = %target, why = %why, "cannot list the node's plans; inactive ones stay until the next resync");
+                summary.target_failed(target);
+                continue;
+            }
+        };
+        for workflow_id in running.into_iter().filter(|id| !active.contains(id)) {
+            let only = [target.clone()];
+            let report = deployer.undeploy(Scope::Only(&only), &workflow_id).await;
+            if report.all_ok() {
+                tracing::info!(node = %target, workflow = %workflow_id, "removed a workflow that is not active");
+                summary.removed.push((target.clone(), workflow_id));
+            } else {
+                summary.target_failed(target.clone());
+            }
+        }
+    }
 }
 
 async fn restore_one(

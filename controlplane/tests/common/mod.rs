@@ -181,6 +181,44 @@ impl Deployer for RecordingDeployer {
         })
     }
 
+    /// What each target runs after the commands recorded so far (a down target cannot say).
+    async fn running(&self, scope: Scope<'_>) -> Vec<(String, Result<Vec<String>, String>)> {
+        let down = self.down.lock().clone();
+        let commands = self.commands.lock().clone();
+        TARGETS
+            .iter()
+            .filter(|t| scope.includes(t))
+            .map(|t| {
+                if down.iter().any(|d| d == t) {
+                    return (
+                        t.to_string(),
+                        Err("LF-QUIC-002: connecting: node is down".into()),
+                    );
+                }
+                let mut running: Vec<String> = Vec::new();
+                for command in &commands {
+                    match command {
+                        PlanCommand::Install {
+                            target,
+                            workflow_id,
+                            ..
+                        } if target == t && !running.contains(workflow_id) => {
+                            running.push(workflow_id.clone());
+                        }
+                        PlanCommand::Remove {
+                            target,
+                            workflow_id,
+                        } if target == t => {
+                            running.retain(|id| id != workflow_id);
+                        }
+                        _ => {}
+                    }
+                }
+                (t.to_string(), Ok(running))
+            })
+            .collect()
+    }
+
     fn connected(&self) -> usize {
         TARGETS.len() - self.down.lock().len()
     }
