@@ -144,12 +144,18 @@ pub async fn update(
     row.ciphertext = ciphertext;
     row.fields = fields;
     row.updated_at = now_ms();
+    // Exclusive while the value changes and its users are read: an activation in flight
+    // (it resolved the old value) is recorded first, so it is among the users redeployed
+    // below; one that starts later resolves the new value. Then shared while redeploying,
+    // as an activation is, so no deactivation interleaves with a redeploy of its workflow.
+    let gate = state.deployer.gate().write().await;
     state
         .store
         .update_credential(&row, &id.actor())
         .await
         .map_err(not_found)?;
     let users = credential_users::active_users(state.store.as_ref(), &cred_id).await?;
+    let _gate = gate.downgrade();
     let redeployed: Vec<Redeploy> = credential_users::redeploy(
         state.store.as_ref(),
         &state.compiler,
@@ -196,6 +202,10 @@ pub async fn remove(
 ) -> ApiResult<StatusCode> {
     let row = state.store.credential(&cred_id).await.map_err(not_found)?;
     id.require_change(&row.owner_id)?;
+    // Exclusive across the check and the delete: an activation in flight that uses the
+    // credential is recorded first and refuses the delete; one that starts later finds the
+    // credential gone (CREDENTIAL_MISSING). Never an active workflow without its credential.
+    let _gate = state.deployer.gate().write().await;
     let users = credential_users::active_users(state.store.as_ref(), &cred_id).await?;
     if !users.is_empty() {
         let named: Vec<String> = users

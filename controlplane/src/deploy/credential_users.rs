@@ -121,9 +121,11 @@ pub struct Redeploy {
 }
 
 /// Deploys each of `users` again (its activated version, credentials resolved now) to every
-/// data plane. Holds the deploy gate shared per workflow, as an activation does, so a
-/// node's resync never interleaves with it. Failures are reported, never fatal: one node
-/// that is down must not keep the others from getting the new credential.
+/// data plane. The caller holds the deploy gate shared for the whole call, as an activation
+/// does, so a node's resync or a deactivation never interleaves with it. (Taking it again
+/// here would deadlock: the gate is fair, so a writer queued meanwhile blocks a second
+/// shared acquisition while it waits for the first.) Failures are reported, never fatal:
+/// one node that is down must not keep the others from getting the new credential.
 pub async fn redeploy(
     store: &dyn Store,
     compiler: &Arc<dyn Compiler>,
@@ -136,7 +138,6 @@ pub async fn redeploy(
         let plan = compile_version(store, compiler, key, &user.id, user.version).await;
         let entry = match plan {
             Ok(plan) => {
-                let _gate = deployer.gate().read().await;
                 let report = deployer
                     .deploy(Scope::All, &user.id, user.version, &plan)
                     .await;

@@ -106,6 +106,8 @@ pub const TARGETS: [&str; 2] = ["node-a:8443", "node-b:8443"];
 pub struct RecordingDeployer {
     pub commands: Arc<Mutex<Vec<PlanCommand>>>,
     pub down: Arc<Mutex<Vec<String>>>,
+    /// Milliseconds each deploy takes (0: at once), to hold an activation in flight.
+    pub deploy_delay_ms: Arc<std::sync::atomic::AtomicU64>,
     gate: tokio::sync::RwLock<()>,
 }
 
@@ -144,6 +146,12 @@ impl Deployer for RecordingDeployer {
         version: i64,
         plan: &CompiledPlan,
     ) -> DeployReport {
+        let delay_ms = self
+            .deploy_delay_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        }
         self.report(scope, |target| {
             self.commands.lock().push(PlanCommand::Install {
                 target: target.to_owned(),
@@ -236,6 +244,8 @@ pub struct TestServer {
     pub commands: Arc<Mutex<Vec<PlanCommand>>>,
     /// Targets of the recording deployer that fail every command.
     pub down: Arc<Mutex<Vec<String>>>,
+    /// How long each deploy of the recording deployer takes, milliseconds.
+    pub deploy_delay_ms: Arc<std::sync::atomic::AtomicU64>,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -259,9 +269,11 @@ impl TestServer {
     pub async fn start_with(store: Arc<dyn Store>, rate_limits: TierLimits) -> TestServer {
         let commands = Arc::new(Mutex::new(Vec::new()));
         let down = Arc::new(Mutex::new(Vec::new()));
+        let deploy_delay_ms = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let deployer = RecordingDeployer {
             commands: commands.clone(),
             down: down.clone(),
+            deploy_delay_ms: deploy_delay_ms.clone(),
             gate: tokio::sync::RwLock::new(()),
         };
         let (router, state) = app(Parts {
@@ -284,6 +296,7 @@ impl TestServer {
             state,
             commands,
             down,
+            deploy_delay_ms,
             shutdown: Some(tx),
             tasks,
         }
