@@ -265,11 +265,13 @@ impl Job {
         }
     }
 
-    /// Sleeps `delay` in short steps so `stop` is noticed.
+    /// Sleeps `delay` in short steps so `stop` is noticed, and a drain too (it wants one
+    /// more attempt now, not after a backoff of up to [`RETRY_DELAY_MAX`]).
     async fn pause(&self, delay: Duration) {
         let step = POLL_INTERVAL.min(delay);
         let mut slept = Duration::ZERO;
-        while slept < delay && !self.stop.load(Ordering::Relaxed) {
+        let woken = || self.stop.load(Ordering::Relaxed) || self.draining.load(Ordering::Relaxed);
+        while slept < delay && !woken() {
             tokio::time::sleep(step).await;
             slept += step;
         }
