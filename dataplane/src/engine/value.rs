@@ -96,6 +96,12 @@ impl<'a> Value<'a> {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
             serde_json::Value::String(s) => Value::String(arena.alloc_str(s)),
+            serde_json::Value::Array(items) if items.is_empty() => {
+                Value::Array(unique_empty(arena, Value::Null))
+            }
+            serde_json::Value::Object(members) if members.is_empty() => {
+                Value::Object(unique_empty(arena, ("", Value::Null)))
+            }
             serde_json::Value::Array(items) => Value::Array(
                 arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_json(arena, v))),
             ),
@@ -211,6 +217,15 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
     }
     let mut buffer = ryu_js::Buffer::new();
     out.extend_from_slice(buffer.format_finite(n).as_bytes());
+}
+
+/// An empty array or object with an address of its own. Why: `===` compares arrays and
+/// objects by address (JavaScript identity), and every zero-length slice of a vector that
+/// never allocated shares one dangling address, which would make `[] === []` (and
+/// `$json.tags === []`, a common emptiness test that is always false in JavaScript) true.
+/// One unused slot costs a few bytes per empty container.
+pub(crate) fn unique_empty<T: Copy>(arena: &Bump, filler: T) -> &[T] {
+    &arena.alloc_slice_fill_copy(1, filler)[..0]
 }
 
 /// Keys up to this length compare byte by byte in line; longer ones through `memcmp`.

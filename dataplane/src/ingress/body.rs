@@ -6,7 +6,7 @@ use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use simd_json::{Node, StaticNode};
 
-use crate::engine::value::Value;
+use crate::engine::value::{unique_empty, Value};
 use crate::engine::webhook::parse_query;
 
 /// Objects with more keys than this find duplicates through a hash map instead of a scan.
@@ -63,6 +63,11 @@ fn convert<'a>(arena: &'a Bump, nodes: &[Node<'a>], at: usize) -> (Value<'a>, us
     match nodes[at] {
         Node::String(s) => (Value::String(s), at + 1),
         Node::Static(s) => (static_value(s), at + 1),
+        Node::Array { len: 0, .. } => (Value::Array(unique_empty(arena, Value::Null)), at + 1),
+        Node::Object { len: 0, .. } => (
+            Value::Object(unique_empty(arena, ("", Value::Null))),
+            at + 1,
+        ),
         Node::Array { len, .. } => {
             let mut items = BumpVec::with_capacity_in(len, arena);
             let mut next = at + 1;
@@ -125,6 +130,23 @@ mod tests {
         let mut out = Vec::new();
         v.write_json(&mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn empty_containers_each_have_an_address_of_their_own() {
+        let arena = Bump::new();
+        let mut bytes = br#"{"a":[],"b":[],"c":{},"d":{}}"#.to_vec();
+        let body = parse_body(&arena, "application/json", &mut bytes).unwrap();
+        let Value::Object(members) = body else {
+            panic!("an object: {body:?}")
+        };
+        let address = |i: usize| match members[i].1 {
+            Value::Array(items) => items.as_ptr() as usize,
+            Value::Object(members) => members.as_ptr() as usize,
+            other => panic!("a container: {other:?}"),
+        };
+        assert_ne!(address(0), address(1), "[] and [] are two arrays");
+        assert_ne!(address(2), address(3), "{{}} and {{}} are two objects");
     }
 
     #[test]

@@ -386,7 +386,9 @@ impl<'a, 's, S: Scope<'a> + ?Sized> Eval<'a, 's, S> {
                 }
             }
             ArchivedExpr::Array(items) => {
-                let mut out = BumpVec::with_capacity_in(items.len(), self.arena);
+                // At least one slot: a literal is a new object, `[] === []` is false (see
+                // `unique_empty`).
+                let mut out = BumpVec::with_capacity_in(items.len().max(1), self.arena);
                 for item in items.iter() {
                     if let ArchivedExpr::Spread(inner) = item {
                         let v = self.eval(inner.get())?;
@@ -400,7 +402,7 @@ impl<'a, 's, S: Scope<'a> + ?Sized> Eval<'a, 's, S> {
             }
             ArchivedExpr::Object { keys, values } => {
                 let mut out: BumpVec<'a, (&'a str, Value<'a>)> =
-                    BumpVec::with_capacity_in(keys.len(), self.arena);
+                    BumpVec::with_capacity_in(keys.len().max(1), self.arena);
                 for (key, value) in keys.iter().zip(values.iter()) {
                     let v = self.eval(value)?;
                     match key {

@@ -101,6 +101,26 @@ fn loose_and_strict_equality() {
 }
 
 #[test]
+fn arrays_and_objects_compare_by_identity_empty_ones_too() {
+    // Every literal is a new object; `=== []` is a common (always false) emptiness test.
+    assert_eq!(value("={{ [] === [] }}"), json!(false));
+    assert_eq!(value("={{ ({}) === ({}) }}"), json!(false));
+    assert_eq!(value("={{ [] == [] }}"), json!(false));
+    assert_eq!(value("={{ [1] === [1] }}"), json!(false));
+    let input = json!({"tags": [], "other": [], "meta": {}});
+    assert_eq!(run("={{ $json.tags === [] }}", input.clone()), json!(false));
+    assert_eq!(
+        run("={{ $json.tags === $json.other }}", input.clone()),
+        json!(false)
+    );
+    assert_eq!(
+        run("={{ $json.meta === $json.meta }}", input.clone()),
+        json!(true)
+    );
+    assert_eq!(run("={{ $json.tags === $json.tags }}", input), json!(true));
+}
+
+#[test]
 fn truthiness_and_logical_operators() {
     assert_eq!(value("={{ '' || 'fallback' }}"), json!("fallback"));
     assert_eq!(value("={{ 0 ?? 'fallback' }}"), json!(0));
