@@ -29,12 +29,14 @@ pub struct JournalArgs {
     /// Segment size at which the next segment starts, in MiB.
     #[arg(long, env = "LINKFLOW_JOURNAL_SEGMENT_MIB", default_value_t = 64)]
     pub journal_segment_mib: u64,
-    /// Retention: delete segments whose newest record is older than this many seconds.
-    #[arg(long, env = "LINKFLOW_JOURNAL_MAX_AGE_S")]
-    pub journal_max_age_s: Option<u64>,
-    /// Retention: most MiB of segments kept per shard (oldest deleted first).
-    #[arg(long, env = "LINKFLOW_JOURNAL_MAX_MIB")]
-    pub journal_max_mib: Option<u64>,
+    /// Retention: delete segments whose newest record is older than this many seconds
+    /// (default 14 days, n8n's; 0 = no bound by age).
+    #[arg(long, env = "LINKFLOW_JOURNAL_MAX_AGE_S", default_value_t = linkflow_dataplane::journal::MAX_AGE_DEFAULT.as_secs())]
+    pub journal_max_age_s: u64,
+    /// Retention: most MiB of segments kept per shard, oldest deleted first (0 = no bound
+    /// by size; without one the journal and its in-memory index grow without end).
+    #[arg(long, env = "LINKFLOW_JOURNAL_MAX_MIB", default_value_t = linkflow_dataplane::journal::MAX_BYTES_DEFAULT / (1024 * 1024))]
+    pub journal_max_mib: u64,
     /// Retention: most segments kept per shard.
     #[arg(long, env = "LINKFLOW_JOURNAL_MAX_SEGMENTS")]
     pub journal_max_segments: Option<usize>,
@@ -56,11 +58,49 @@ impl JournalArgs {
         config.flush_interval = Duration::from_millis(self.journal_flush_ms.max(1));
         // A segment holds at least one block after its header.
         config.segment_bytes_max = (self.journal_segment_mib.max(1)) * 1024 * 1024;
-        config.max_age = self.journal_max_age_s.map(Duration::from_secs);
-        config.max_bytes = self.journal_max_mib.map(|m| m * 1024 * 1024);
+        config.max_age =
+            (self.journal_max_age_s > 0).then(|| Duration::from_secs(self.journal_max_age_s));
+        config.max_bytes =
+            (self.journal_max_mib > 0).then(|| self.journal_max_mib.saturating_mul(1024 * 1024));
         config.max_segments = self.journal_max_segments;
         config.nats_url = self.nats_url.clone();
         config.nats_stream = self.nats_stream.clone();
         Some(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        journal: JournalArgs,
+    }
+
+    fn config(args: &[&str]) -> JournalConfig {
+        let args = ["linkflow", "--journal", "/tmp/lf-journal-args"]
+            .iter()
+            .chain(args)
+            .copied();
+        Command::parse_from(args)
+            .journal
+            .config()
+            .expect("--journal given")
+    }
+
+    #[test]
+    fn retention_is_bounded_by_default_and_zero_lifts_a_bound() {
+        let defaults = config(&[]);
+        assert_eq!(defaults.max_age, Some(Duration::from_secs(336 * 3600)));
+        assert_eq!(defaults.max_bytes, Some(1024 * 1024 * 1024));
+        assert_eq!(defaults.max_segments, None);
+        let lifted = config(&["--journal-max-age-s", "0", "--journal-max-mib", "0"]);
+        assert_eq!((lifted.max_age, lifted.max_bytes), (None, None));
+        let set = config(&["--journal-max-age-s", "60", "--journal-max-mib", "5"]);
+        assert_eq!(set.max_age, Some(Duration::from_secs(60)));
+        assert_eq!(set.max_bytes, Some(5 * 1024 * 1024));
     }
 }

@@ -69,6 +69,13 @@ pub use writer::ShardJournal;
 pub const FLUSH_INTERVAL_DEFAULT: Duration = Duration::from_millis(10);
 /// Default size at which a segment is closed and the next one started.
 pub const SEGMENT_BYTES_MAX_DEFAULT: u64 = 64 * 1024 * 1024;
+/// Default retention by age: n8n's default (`EXECUTIONS_DATA_MAX_AGE`, 336 hours).
+pub const MAX_AGE_DEFAULT: Duration = Duration::from_secs(336 * 3600);
+/// Default retention by size, per shard. Why a bound by default: the journal and its
+/// in-memory index (100–150 bytes per record: a hash-map slot and an order entry) would
+/// otherwise grow for as long as the node runs; 1 GiB holds a million records of a
+/// kilobyte each per shard.
+pub const MAX_BYTES_DEFAULT: u64 = 1024 * 1024 * 1024;
 /// Pending (not yet written) bytes above which a flush starts at once instead of at the
 /// next interval.
 pub const FLUSH_BYTES_EARLY: usize = 1024 * 1024;
@@ -192,9 +199,11 @@ pub struct JournalConfig {
     pub flush_interval: Duration,
     /// Segment size at which the next segment starts.
     pub segment_bytes_max: u64,
-    /// Retention: delete segments whose newest record is older than this (`None` = keep).
+    /// Retention: delete segments whose newest record is older than this (`None` = keep;
+    /// default [`MAX_AGE_DEFAULT`]).
     pub max_age: Option<Duration>,
-    /// Retention: most bytes of segments kept per shard (`None` = no bound).
+    /// Retention: most bytes of segments kept per shard (`None` = no bound; default
+    /// [`MAX_BYTES_DEFAULT`]).
     pub max_bytes: Option<u64>,
     /// Retention: most segments kept per shard (`None` = no bound).
     pub max_segments: Option<usize>,
@@ -208,8 +217,8 @@ pub struct JournalConfig {
 }
 
 impl JournalConfig {
-    /// Defaults (`batch`, level `all`, 10 ms, 64 MiB segments, no retention bound, no
-    /// export) in `dir`, made absolute: glommio's `Directory::open` fails with EBADF on a
+    /// Defaults (`batch`, level `all`, 10 ms, 64 MiB segments, retention 14 days and 1 GiB
+    /// per shard, no export) in `dir`, made absolute: glommio's `Directory::open` fails with EBADF on a
     /// relative path (`./data/journal`, `serve`'s default), and every write would then be
     /// retried forever.
     pub fn new(dir: impl Into<PathBuf>) -> JournalConfig {
@@ -220,8 +229,8 @@ impl JournalConfig {
             record_level: RecordLevel::default(),
             flush_interval: FLUSH_INTERVAL_DEFAULT,
             segment_bytes_max: SEGMENT_BYTES_MAX_DEFAULT,
-            max_age: None,
-            max_bytes: None,
+            max_age: Some(MAX_AGE_DEFAULT),
+            max_bytes: Some(MAX_BYTES_DEFAULT),
             max_segments: None,
             nats_url: None,
             nats_stream: export::STREAM_DEFAULT.to_owned(),
