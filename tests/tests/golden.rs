@@ -1,5 +1,7 @@
 //! The golden n8n cases (`../shared/reference/golden`): every request of every case runs
-//! through `linkflow run`'s code path ([`run_workflow`], a library call) and must give
+//! through `linkflow run`'s code path ([`local::run`], a library call: the data plane's
+//! effect code on a shard of its own, here without network and on a fixed clock, so the
+//! cases stay deterministic) and must give
 //! n8n 1.123.81's status and body (JSON equality, minus `ignore_body_fields`). Where a
 //! case records a trace, the node runs (order, run index, items per output, error
 //! message), `lastNodeExecuted` and the execution status must match too.
@@ -10,9 +12,11 @@
 use std::path::PathBuf;
 
 use linkflow_dataplane::engine::execution::Outcome;
-use linkflow_dataplane::engine::runner::{body_json, run_workflow, RunOutput, RunRequest};
+use linkflow_dataplane::engine::runner::{body_json, RunOutput, RunRequest};
 use linkflow_dataplane::engine::services::EngineServices;
 use linkflow_dataplane::engine::webhook::WebhookRun;
+use linkflow_dataplane::shard::clock::TimeBase;
+use linkflow_dataplane::shard::local::{self, LocalRun};
 use serde_json::Value as Json;
 
 /// The bar of issue #3.
@@ -149,13 +153,12 @@ fn golden_cases_match_n8n() {
             let request: RunRequest =
                 serde_json::from_value(request.clone()).expect("request shape");
             let services = EngineServices::with_js(NOW_MS).expect("JavaScript runtime");
-            let result = match run_workflow(
-                &case["workflow"],
-                Some(&request),
-                services,
-                BASE_URL,
-                NOW_MS,
-            ) {
+            let options = LocalRun {
+                outbound: None,
+                time: TimeBase::Fixed(NOW_MS),
+                ..LocalRun::new(BASE_URL)
+            };
+            let result = match local::run(&case["workflow"], Some(&request), services, options) {
                 Ok(RunOutput::Webhook(run)) => compare(&run, want),
                 Ok(RunOutput::Manual(_)) => Err("manual run for a webhook case".to_owned()),
                 Err(error) => Err(error),

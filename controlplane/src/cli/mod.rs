@@ -53,7 +53,7 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Report how much of a directory of n8n workflows imports and compiles.
     Compat(compat::CompatArgs),
-    /// Execute a workflow in-process and print the result.
+    /// Execute a workflow in-process as the data plane would (real HTTP calls) and print the result.
     Run(run::RunArgs),
     /// Run the control plane with an embedded data plane; plans go to it over QUIC on
     /// loopback (mutual TLS, certificates generated into <data-dir>/certs on first start),

@@ -1,15 +1,18 @@
-//! Runs one execution to completion in-process: what `linkflow run`, the golden tests and
-//! the benchmarks share. A webhook request (`{"method","path","headers","query","body"}`)
-//! or, without one, the manual trigger.
+//! Runs one execution to completion in-process, synchronously: a webhook request
+//! (`{"method","path","headers","query","body"}`) or, without one, the manual trigger.
+//! Engine tests and benchmarks use it; `linkflow run` and the golden tests use the parts
+//! shared here (the request shape, the trigger lookup, the output) through
+//! `crate::shard::local`, which performs effects the way a data-plane shard does.
 //!
 //! Effects are answered synchronously: timers fire at once on a virtual clock, HTTP calls
-//! and sub-workflows fail with a clear error (the data plane drives [`Execution`] itself
-//! and performs them).
+//! and sub-workflows fail with [`CODE_NO_OUTBOUND`] and [`CODE_SUBWORKFLOW_NOT_GIVEN`]
+//! (a sans-IO engine performs neither).
 
 use bumpalo::Bump;
-use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
+use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger, ArchivedWebhookTrigger};
 
 use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
+use super::item::Item;
 use super::node::EffectResult;
 use super::nodes::trigger::manual_item;
 use super::run_data::TraceEntry;
@@ -58,15 +61,30 @@ pub struct ManualRun {
 pub const CODE_NO_ROUTE: &str = "LF-ENGINE-050";
 /// Error code: the plan has no manual trigger.
 pub const CODE_NO_MANUAL: &str = "LF-ENGINE-051";
+/// Error code: an HTTP call in a runtime without outbound HTTP (this synchronous runner,
+/// `linkflow run --offline`).
+pub const CODE_NO_OUTBOUND: &str = "LF-ENGINE-040";
+/// Error code: an Execute Workflow node calls a workflow the runtime was not given (this
+/// synchronous runner has none; `linkflow run` those of `--workflows`/`--workflow-file`).
+pub const CODE_SUBWORKFLOW_NOT_GIVEN: &str = "LF-ENGINE-041";
 
-/// Runs the webhook execution `request` asks for.
-pub fn run_request<'a, S: Services<'a>>(
+/// A [`RunRequest`] routed to its webhook trigger, in the execution's arena.
+pub struct RoutedRequest<'a> {
+    /// The trigger answering it.
+    pub webhook: &'a ArchivedWebhookTrigger,
+    /// The request as the trigger item reads it.
+    pub request: WebhookRequest<'a>,
+    /// Values of the route's `:name` path segments.
+    pub params: Vec<(&'a str, &'a str)>,
+}
+
+/// Copies `request` into `arena` and finds the webhook trigger of `plan` answering it;
+/// `Err` is the 404 answer n8n gives for an unregistered webhook (boxed: the rare path).
+pub fn route_request<'a>(
     arena: &'a Bump,
     plan: &'a ArchivedPlan,
     request: &RunRequest,
-    services: S,
-    env: &WebhookEnv<'a>,
-) -> WebhookRun {
+) -> Result<RoutedRequest<'a>, Box<WebhookRun>> {
     let method_upper = if request.method.is_empty() {
         "GET".to_owned()
     } else {
@@ -108,26 +126,44 @@ pub fn run_request<'a, S: Services<'a>>(
             method,
             path.trim_start_matches("/webhook/")
         );
-        return WebhookRun {
+        return Err(Box::new(WebhookRun {
             response: WebhookResponse::json(404, message.into_bytes()),
             outcome: Outcome::Success,
             last_node: None,
             trace: Vec::new(),
-        };
+        }));
     };
-    let request = WebhookRequest {
-        method,
-        path,
-        query,
-        headers,
-        body,
+    Ok(RoutedRequest {
+        webhook: trigger,
+        request: WebhookRequest {
+            method,
+            path,
+            query,
+            headers,
+            body,
+        },
+        params,
+    })
+}
+
+/// Runs the webhook execution `request` asks for.
+pub fn run_request<'a, S: Services<'a>>(
+    arena: &'a Bump,
+    plan: &'a ArchivedPlan,
+    request: &RunRequest,
+    services: S,
+    env: &WebhookEnv<'a>,
+) -> WebhookRun {
+    let routed = match route_request(arena, plan, request) {
+        Ok(routed) => routed,
+        Err(not_found) => return *not_found,
     };
     run_webhook_traced(
         arena,
         plan,
-        trigger,
-        &request,
-        &params,
+        routed.webhook,
+        &routed.request,
+        &routed.params,
         services,
         env,
         &mut |_| None,
@@ -186,18 +222,7 @@ pub fn run_manual<'a, S: Services<'a>>(
     services: S,
     config: Config<'a>,
 ) -> Result<ManualRun, String> {
-    let node = plan
-        .triggers
-        .iter()
-        .find_map(|t| match t {
-            ArchivedTrigger::Manual { node } => Some(node.to_native()),
-            _ => None,
-        })
-        .ok_or_else(|| format!("{CODE_NO_MANUAL}: the workflow has no manual trigger"))?;
-    let start = Start {
-        node,
-        items: manual_item(arena),
-    };
+    let start = manual_start(arena, plan)?;
     let mut execution = Execution::new(arena, plan, start, services, config);
     let mut now_ms = config.started_ms;
     let outcome = loop {
@@ -226,19 +251,40 @@ pub fn run_manual<'a, S: Services<'a>>(
             }
         }
     };
-    let mut items_json = vec![b'['];
-    for (i, item) in execution.last_node_items().iter().enumerate() {
-        if i > 0 {
-            items_json.push(b',');
-        }
-        item.json.write_json(&mut items_json);
-    }
-    items_json.push(b']');
     Ok(ManualRun {
-        items_json,
+        items_json: items_json(execution.last_node_items()),
         outcome,
         trace: execution.trace(),
     })
+}
+
+/// Where a manual run starts: the plan's manual trigger with n8n's one empty item.
+pub fn manual_start<'a>(arena: &'a Bump, plan: &ArchivedPlan) -> Result<Start<'a>, String> {
+    let node = plan
+        .triggers
+        .iter()
+        .find_map(|t| match t {
+            ArchivedTrigger::Manual { node } => Some(node.to_native()),
+            _ => None,
+        })
+        .ok_or_else(|| format!("{CODE_NO_MANUAL}: the workflow has no manual trigger"))?;
+    Ok(Start {
+        node,
+        items: manual_item(arena),
+    })
+}
+
+/// The JSON array of the items' `json`, as a manual run prints the last node's items.
+pub fn items_json(items: &[Item<'_>]) -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item.json.write_json(&mut out);
+    }
+    out.push(b']');
+    out
 }
 
 /// What `linkflow run` produced.

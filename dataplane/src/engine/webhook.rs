@@ -363,24 +363,13 @@ fn drive<'a, S: Services<'a>>(
         items: arena.alloc_slice_copy(&[item]),
     };
     let mut execution = Execution::new(arena, plan, start, services, env.config);
-    let mode = &webhook.response_mode;
-    let mut response = match mode {
-        ArchivedResponseMode::OnReceived => Some(WebhookResponse::json(
-            webhook.response_code.to_native(),
-            br#"{"message":"Workflow was started"}"#.to_vec(),
-        )),
-        _ => None,
-    };
+    let mut response = PendingResponse::new(webhook);
     let mut now_ms = env.config.started_ms;
     let mut effects = 0u32;
     let outcome = loop {
         match execution.poll(now_ms) {
             Effect::Done(outcome) => break outcome,
-            Effect::Respond(node_response) => {
-                if matches!(mode, ArchivedResponseMode::ResponseNode) && response.is_none() {
-                    response = Some(WebhookResponse::from_node(node_response));
-                }
-            }
+            Effect::Respond(node_response) => response.respond(node_response),
             effect => {
                 effects += 1;
                 let (node, at_ms) = match &effect {
@@ -412,16 +401,7 @@ fn drive<'a, S: Services<'a>>(
             }
         }
     };
-    let response = match response {
-        Some(response) => response,
-        None => match (&outcome, mode) {
-            (Outcome::Failed(_), _) => WebhookResponse::workflow_error(),
-            (Outcome::Success, ArchivedResponseMode::ResponseNode) => {
-                WebhookResponse::json(200, Vec::new())
-            }
-            (Outcome::Success, _) => last_node_response(&execution, webhook),
-        },
-    };
+    let response = response.finish(&outcome, &execution);
     WebhookRun {
         response,
         outcome,
@@ -439,6 +419,58 @@ fn drive<'a, S: Services<'a>>(
         } else {
             Vec::new()
         },
+    }
+}
+
+/// The response of a webhook execution as it becomes known: at once for `onReceived`,
+/// from the first Respond to Webhook node for `responseNode`, at the end from the last
+/// node (or n8n's error answer) otherwise. Every runtime that drives a webhook execution
+/// itself (the synchronous run here, `linkflow run`'s shard) keeps one.
+pub struct PendingResponse<'w> {
+    webhook: &'w ArchivedWebhookTrigger,
+    response: Option<WebhookResponse>,
+}
+
+impl<'w> PendingResponse<'w> {
+    /// The response of an execution started by `webhook`; known already for `onReceived`.
+    pub fn new(webhook: &'w ArchivedWebhookTrigger) -> Self {
+        let response = match webhook.response_mode {
+            ArchivedResponseMode::OnReceived => Some(WebhookResponse::json(
+                webhook.response_code.to_native(),
+                br#"{"message":"Workflow was started"}"#.to_vec(),
+            )),
+            _ => None,
+        };
+        PendingResponse { webhook, response }
+    }
+
+    /// A `Respond` effect: the answer in `responseNode` mode when it is the first one.
+    pub fn respond(&mut self, node_response: NodeResponse) {
+        if matches!(
+            self.webhook.response_mode,
+            ArchivedResponseMode::ResponseNode
+        ) && self.response.is_none()
+        {
+            self.response = Some(WebhookResponse::from_node(node_response));
+        }
+    }
+
+    /// The response once the execution ended with `outcome`.
+    pub fn finish<'a, S: Services<'a>>(
+        self,
+        outcome: &Outcome,
+        execution: &Execution<'a, S>,
+    ) -> WebhookResponse {
+        match self.response {
+            Some(response) => response,
+            None => match (outcome, &self.webhook.response_mode) {
+                (Outcome::Failed(_), _) => WebhookResponse::workflow_error(),
+                (Outcome::Success, ArchivedResponseMode::ResponseNode) => {
+                    WebhookResponse::json(200, Vec::new())
+                }
+                (Outcome::Success, _) => last_node_response(execution, self.webhook),
+            },
+        }
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! The engine hands out [`Effect`]s; this module performs them without blocking the shard:
 //! outbound HTTP through the shard's [`crate::outbound::Client`], timers on glommio's
-//! timer, sub-workflows by running the called plan on the same shard, in the caller's
-//! arena (its output items then need no copy). Every wait is bounded: a timer longer than
+//! timer (or at once, on the virtual clock of `linkflow run`: see `clock`), sub-workflows
+//! by running the called plan on the same shard, in the caller's arena (its output items
+//! then need no copy). `linkflow run` uses this same code on a shard of its own (`local`).
+//! Every wait is bounded: a timer longer than
 //! [`TIMER_WAIT_MS_MAX`] ends the execution with [`CODE_WAIT_TOO_LONG`] (an execution
 //! holds its connection and arena while it waits; durable waits are not built), sub-
 //! workflows nest at most [`SUBWORKFLOW_DEPTH_MAX`] deep, and one execution performs at
@@ -15,13 +17,15 @@ use std::time::Duration;
 use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedNodeKind, ArchivedTrigger};
 
+use super::clock::{Clock, Timers};
 use super::journaling::{self, Started};
-use super::{now_ms, PlanBytes, PlanTable, ShardState};
+use super::{PlanBytes, PlanTable, ShardState};
 use crate::engine::credentials::{CredentialMap, CredentialSource};
 use crate::engine::execution::{Config, Effect, ExecError, Execution, Outcome, Services, Start};
 use crate::engine::item::Item;
-use crate::engine::node::{EffectResult, JsMode, JsOutput, NodeError};
+use crate::engine::node::{EffectResult, JsMode, JsOutput, NodeError, NodeResponse};
 use crate::engine::run_data::ExecView;
+use crate::engine::runner::{CODE_NO_OUTBOUND, CODE_SUBWORKFLOW_NOT_GIVEN};
 use crate::engine::services::EngineServices;
 use crate::engine::value::Value;
 use crate::journal::record::TriggerKind;
@@ -51,6 +55,7 @@ pub const CODE_EFFECTS_MAX: &str = "LF-DATAPLANE-034";
 pub(crate) struct Shared<'s> {
     pub(crate) services: &'s RefCell<EngineServices<'static>>,
     pub(crate) credentials: &'s CredentialMap,
+    pub(crate) clock: &'s Clock,
 }
 
 impl<'s> Shared<'s> {
@@ -59,6 +64,7 @@ impl<'s> Shared<'s> {
         Shared {
             services: &state.services,
             credentials: plan.credentials(),
+            clock: &state.clock,
         }
     }
 }
@@ -84,7 +90,8 @@ impl<'a> Services<'a> for Shared<'_> {
     }
 
     fn now_ms(&mut self) -> i64 {
-        now_ms()
+        // The wall-time limit: waits a virtual clock skipped do not count.
+        self.clock.base_ms()
     }
 
     fn credential(
@@ -146,11 +153,19 @@ pub(crate) async fn perform<'a>(
         });
     }
     match *effect {
-        Effect::HttpCall { request, .. } => {
-            Performed::Done(env.state.outbound.call(env.arena, &request).await)
-        }
+        Effect::HttpCall { request, .. } => Performed::Done(match &env.state.outbound {
+            Some(outbound) => outbound.call(env.arena, &request).await,
+            // Only `linkflow run --offline` (and the golden tests) run without it.
+            None => EffectResult::HttpFailed(env.arena.alloc_str(&format!(
+                "{CODE_NO_OUTBOUND}: outbound HTTP is off in this run (--offline)"
+            ))),
+        }),
         Effect::Timer { at_ms, .. } => {
-            let wait_ms = at_ms.saturating_sub(now_ms());
+            if env.state.clock.timers() == Timers::Skip {
+                env.state.clock.skip_to(at_ms);
+                return Performed::Done(EffectResult::TimerFired);
+            }
+            let wait_ms = at_ms.saturating_sub(env.state.clock.now_ms());
             if wait_ms > TIMER_WAIT_MS_MAX {
                 return Performed::Abort(ExecError {
                     code: CODE_WAIT_TOO_LONG,
@@ -193,11 +208,21 @@ pub(crate) async fn drive<'a, S: Services<'a>>(
     env: EffectEnv<'a>,
     execution: &mut Execution<'a, S>,
 ) -> Outcome {
+    drive_responding(env, execution, &mut |_| {}).await
+}
+
+/// [`drive`] handing every `Respond` effect to `on_respond` (`linkflow run`'s webhook
+/// executions; the webhook handler keeps its own loop, which writes answers as they come).
+pub(crate) async fn drive_responding<'a, S: Services<'a>>(
+    env: EffectEnv<'a>,
+    execution: &mut Execution<'a, S>,
+    on_respond: &mut dyn FnMut(NodeResponse),
+) -> Outcome {
     let mut effects = 0u32;
     loop {
-        match execution.poll(now_ms()) {
+        match execution.poll(env.state.clock.now_ms()) {
             Effect::Done(outcome) => return outcome,
-            Effect::Respond(_) => {}
+            Effect::Respond(response) => on_respond(response),
             effect => {
                 effects += 1;
                 let node = effect_node(&effect);
@@ -241,9 +266,16 @@ async fn run_subworkflow<'a>(
         .iter()
         .find(|p| p.bytes.workflow_id() == workflow_id)
     else {
-        return fail(format!(
-            "{CODE_SUBWORKFLOW_MISSING}: workflow '{workflow_id}' is not installed on this data plane"
-        ));
+        return fail(if env.state.local_run {
+            format!(
+                "{CODE_SUBWORKFLOW_NOT_GIVEN}: workflow '{workflow_id}' was not given to \
+                 `linkflow run`: pass its export with --workflows DIR or --workflow-file FILE"
+            )
+        } else {
+            format!(
+                "{CODE_SUBWORKFLOW_MISSING}: workflow '{workflow_id}' is not installed on this data plane"
+            )
+        });
     };
     let plan = installed.bytes.plan();
     // The trigger table names it; plans translated without one are searched by node kind.
@@ -263,7 +295,7 @@ async fn run_subworkflow<'a>(
         ));
     };
     let execution_id = env.state.next_execution_id_in(env.arena);
-    let config = Config::new("integrated", execution_id, now_ms());
+    let config = Config::new("integrated", execution_id, env.state.clock.now_ms());
     let start = Start { node, items };
     let mut execution = Execution::new(
         env.arena,

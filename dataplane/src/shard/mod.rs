@@ -5,10 +5,12 @@
 //! (outbound HTTP, a timer, a sub-workflow's effects) suspends itself, not the shard.
 
 pub mod arena;
+pub mod clock;
 pub mod doorbell;
 pub mod effects;
 mod handler;
 pub(crate) mod journaling;
+pub mod local;
 pub mod plan_bytes;
 
 use std::cell::{Cell, RefCell};
@@ -152,7 +154,13 @@ pub(crate) struct ShardState {
     pub(crate) table: RefCell<Rc<PlanTable>>,
     pub(crate) arenas: Rc<ArenaPool>,
     pub(crate) services: RefCell<EngineServices<'static>>,
-    pub(crate) outbound: outbound::Client,
+    /// Outbound HTTP (`None`: HTTP Request nodes fail with `LF-ENGINE-040`; only the
+    /// no-network mode of `linkflow run` has none).
+    pub(crate) outbound: Option<outbound::Client>,
+    /// Where executions read the time, and how their timers fire.
+    pub(crate) clock: clock::Clock,
+    /// A shard of `linkflow run` (`local`): errors name its flags, not the data plane.
+    pub(crate) local_run: bool,
     pub(crate) metrics: RefCell<ShardMetrics>,
     pub(crate) admission: Admission,
     pub(crate) ingress: Rc<IngressState>,
@@ -167,6 +175,32 @@ pub(crate) struct ShardState {
 }
 
 impl ShardState {
+    /// The state of a data-plane shard: wall clock, outbound HTTP, no plans yet;
+    /// `base_url` is `webhookUrl`'s base, resolved at bind.
+    pub(crate) fn new(
+        config: ShardConfig,
+        services: EngineServices<'static>,
+        journal: Option<Rc<crate::journal::ShardJournal>>,
+        base_url: String,
+    ) -> Self {
+        ShardState {
+            metrics: RefCell::new(ShardMetrics::new(config.index)),
+            admission: Admission::new(config.queue_depth_max),
+            arenas: ArenaPool::new(config.executions_max.max(1)),
+            outbound: Some(outbound::Client::new(config.outbound.clone())),
+            clock: clock::Clock::wall(),
+            local_run: false,
+            ingress: Rc::new(IngressState::new(config.limits)),
+            config,
+            table: RefCell::new(Rc::new(PlanTable::default())),
+            services: RefCell::new(services),
+            executions: Cell::new(journal.as_ref().map_or(0, |j| j.sequence_max())),
+            base_url,
+            last_fires: RefCell::new(Vec::new()),
+            journal,
+        }
+    }
+
     /// The next execution id of this shard (`<shard>-<counter>`).
     pub(crate) fn next_execution_id(&self) -> String {
         let n = self.executions.get() + 1;
@@ -243,7 +277,6 @@ pub async fn run(
         }
     }
     .with_clock(now_ms);
-    let ingress_state = Rc::new(IngressState::new(config.limits));
     // The journal recovers (scan, cut a torn tail, rebuild the index) before the shard
     // serves; execution ids continue after the highest one on disk.
     let journal = match &config.journal {
@@ -260,20 +293,8 @@ pub async fn run(
         },
         None => None,
     };
-    let state = Rc::new(ShardState {
-        metrics: RefCell::new(ShardMetrics::new(config.index)),
-        admission: Admission::new(config.queue_depth_max),
-        arenas: ArenaPool::new(config.executions_max.max(1)),
-        outbound: outbound::Client::new(config.outbound.clone()),
-        config,
-        table: RefCell::new(Rc::new(PlanTable::default())),
-        services: RefCell::new(services),
-        ingress: ingress_state.clone(),
-        executions: Cell::new(journal.as_ref().map_or(0, |j| j.sequence_max())),
-        base_url,
-        last_fires: RefCell::new(Vec::new()),
-        journal,
-    });
+    let state = Rc::new(ShardState::new(config, services, journal, base_url));
+    let ingress_state = state.ingress.clone();
     let _ = started.send(local);
     let (stop_tx, stop_rx) = local_channel::new_bounded::<()>(1);
     let handler = Rc::new(WebhookHandler::new(state.clone()));
