@@ -145,6 +145,8 @@ fn set_node(name: &str, field: &str, value: &str) -> Value {
 struct Ran {
     stdout: Value,
     stderr: String,
+    /// Exit status 3: the execution failed (the output is printed all the same).
+    failed: bool,
 }
 
 fn linkflow_run(workflow: &Path, extra: &[&str]) -> Ran {
@@ -155,7 +157,16 @@ fn linkflow_run(workflow: &Path, extra: &[&str]) -> Ran {
         .output()
         .expect("linkflow runs");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "linkflow run failed: {stderr}");
+    let failed = match output.status.code() {
+        Some(0) => false,
+        Some(3) => true,
+        other => panic!("linkflow run could not run ({other:?}): {stderr}"),
+    };
+    assert_eq!(
+        failed,
+        stderr.contains("the execution failed"),
+        "status 3 exactly when the execution failed: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     let stdout = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -163,7 +174,11 @@ fn linkflow_run(workflow: &Path, extra: &[&str]) -> Ran {
             String::from_utf8_lossy(&output.stdout)
         )
     });
-    Ran { stdout, stderr }
+    Ran {
+        stdout,
+        stderr,
+        failed,
+    }
 }
 
 /// Webhook -> HTTP Request (POST JSON to the echo server) -> Respond to Webhook (201).
@@ -194,6 +209,7 @@ fn run_posts_json_to_a_local_server_and_answers_with_the_echo() {
     );
     let ran = linkflow_run(&workflow, &["--request", request.to_str().unwrap()]);
     assert_eq!(ran.stdout["status"], json!(201), "{}", ran.stderr);
+    assert!(!ran.failed, "{}", ran.stderr);
     assert_eq!(
         ran.stdout["body"],
         json!({"echoed": {"x": 42}, "path": "/echo?q=1"})
@@ -215,6 +231,7 @@ fn offline_runs_make_no_call_and_fail_the_node_with_the_no_outbound_code() {
         &["--request", request.to_str().unwrap(), "--offline"],
     );
     assert_eq!(ran.stdout["status"], json!(500));
+    assert!(ran.failed, "exit status 3: {}", ran.stderr);
     assert!(ran.stderr.contains("LF-ENGINE-040"), "{}", ran.stderr);
     assert_eq!(server.requests.load(Ordering::SeqCst), 0);
 }
@@ -239,6 +256,7 @@ fn an_unreachable_host_fails_the_node_with_the_connect_code() {
         ),
     );
     let ran = linkflow_run(&workflow, &["--trace"]);
+    assert!(ran.failed, "exit status 3: {}", ran.stderr);
     // The node's own code, then the outbound client's.
     assert!(
         ran.stderr
@@ -301,8 +319,10 @@ fn sub_workflows_come_from_the_workflows_flags_and_a_missing_one_names_them() {
     );
     let from_file = linkflow_run(&parent, &["--workflow-file", child_file.to_str().unwrap()]);
     assert_eq!(from_file.stdout, json!([{"a": 41, "c": 82}]));
+    assert!(!from_dir.failed && !from_file.failed);
 
     let missing = linkflow_run(&parent, &[]);
+    assert!(missing.failed, "exit status 3: {}", missing.stderr);
     assert!(
         missing.stderr.contains("LF-ENGINE-041"),
         "{}",

@@ -78,7 +78,7 @@ impl Command {
             Command::Compile(args) => compile::run(args),
             Command::Inspect(args) => inspect::run(args).map(|()| ExitCode::SUCCESS),
             Command::Compat(args) => compat::run(args).map(|()| ExitCode::SUCCESS),
-            Command::Run(args) => run::run(args).map(|()| ExitCode::SUCCESS),
+            Command::Run(args) => run::run(args),
             Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
             Command::Controlplane(args) => controlplane::run(args).map(|()| ExitCode::SUCCESS),
             Command::Import(args) => import::run(args).map(|()| ExitCode::SUCCESS),

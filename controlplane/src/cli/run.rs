@@ -80,21 +80,31 @@ Effects are performed as a data-plane shard performs them:
                  an id not given fails the node with LF-ENGINE-041.
   Wait           fires at once on a virtual clock ($now afterwards reads the later time);
                  --real-waits sleeps instead.
-A failed execution prints its error on stderr; with --request the output is still the
-HTTP answer the caller would get (n8n's 500 \"Error in workflow\").";
+A failed execution prints its error on stderr and exits with status 3 (1 is a file or
+usage error); with --request the output is still the HTTP answer the caller would get
+(n8n's 500 \"Error in workflow\").";
+
+/// Exit status of a run whose execution failed (its output is still printed). Why not 1:
+/// scripts can tell a workflow that failed from files that could not be read.
+pub const EXIT_EXECUTION_FAILED: u8 = 3;
 
 /// Largest credentials file read, in bytes.
 pub const CREDENTIALS_FILE_BYTES_MAX: u64 = 1 << 20;
 /// Largest workflow export read for `--workflows`/`--workflow-file`, in bytes.
 pub const WORKFLOW_FILE_BYTES_MAX: u64 = 16 << 20;
 
-/// Runs the command: reads the files, executes, prints JSON to stdout.
-pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+/// Runs the command: reads the files, executes, prints JSON to stdout; the exit status is
+/// [`EXIT_EXECUTION_FAILED`] when the execution failed.
+pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
     let output = execute(args)?;
     println!("{}", serde_json::to_string_pretty(&output.to_json())?);
     let (outcome, trace) = match &output {
         RunOutput::Webhook(run) => (&run.outcome, &run.trace),
         RunOutput::Manual(run) => (&run.outcome, &run.trace),
+    };
+    let status = match outcome {
+        Outcome::Failed(_) => std::process::ExitCode::from(EXIT_EXECUTION_FAILED),
+        _ => std::process::ExitCode::SUCCESS,
     };
     if let Outcome::Failed(error) = outcome {
         let node = error
@@ -119,7 +129,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(status)
 }
 
 /// Executes the files `args` names and returns the output.
