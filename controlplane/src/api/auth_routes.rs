@@ -34,8 +34,10 @@ const TIER_DEFAULT: &str = "authenticated";
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Email address.
+    #[schema(max_length = 254, pattern = "^[^@\\s][^@]*@")]
     pub email: String,
     /// Password (at least 8 characters).
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -44,8 +46,10 @@ pub struct Credentials {
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     /// Email address.
+    #[schema(max_length = 254, pattern = "^[^@\\s][^@]*@")]
     pub email: String,
     /// Password (at least 8 characters).
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     /// `admin` or `member`.
     pub role: Role,
@@ -81,6 +85,7 @@ pub struct TokenPair {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRequest {
     /// Label.
+    #[schema(min_length = 1, max_length = 128, pattern = "\\S")]
     pub name: String,
 }
 

@@ -21,9 +21,11 @@ const LABEL_BYTES_MAX: usize = 256;
 #[serde(deny_unknown_fields)]
 pub struct CredentialRequest {
     /// Display name.
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
     /// n8n credential type, e.g. `httpHeaderAuth`.
     #[serde(rename = "type")]
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub kind: String,
     /// Secret fields (encrypted at rest, never returned).
     #[schema(value_type = Object)]

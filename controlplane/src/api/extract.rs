@@ -115,9 +115,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Rows per page, 1..=200 (default 50).
+    /// Rows per page, 1..=200 (default 50). Read as text, so a bad value gets the API's
+    /// own error; the schema states what is accepted.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Opaque cursor from a previous page's `nextCursor`.
+    #[param(max_length = 256, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

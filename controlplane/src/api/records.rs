@@ -20,10 +20,14 @@ pub struct ExecutionQuery {
     /// Workflow id.
     pub workflow_id: Option<String>,
     /// `running`, `success` or `error`.
+    #[param(pattern = "^(running|success|error)$")]
     pub status: Option<String>,
-    /// Rows per page, 1..=200 (default 50).
+    /// Rows per page, 1..=200 (default 50). Read as text, so a bad value gets the API's
+    /// own error; the schema states what is accepted.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Cursor from `nextCursor`.
+    #[param(max_length = 256, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

@@ -31,10 +31,14 @@ pub struct ListQuery {
     /// Exact tag.
     pub tag: Option<String>,
     /// `true` or `false`.
+    #[param(value_type = Option<bool>)]
     pub active: Option<String>,
-    /// Rows per page, 1..=200 (default 50).
+    /// Rows per page, 1..=200 (default 50). Read as text, so a bad value gets the API's
+    /// own error; the schema states what is accepted.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Cursor from `nextCursor`.
+    #[param(max_length = 256, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
