@@ -6,124 +6,15 @@
 
 mod dataplane_common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::net::TcpListener;
+use std::sync::atomic::Ordering;
 
+use dataplane_common::peer::{Behaviour, PeerServer};
 use dataplane_common::*;
 use linkflow_dataplane::ingress::Limits;
 use linkflow_dataplane::node::{Node, NodeConfig, Placement};
 use linkflow_dataplane::shard::PlanBytes;
 use serde_json::{json, Value};
-
-/// What the test server answers.
-#[derive(Clone, Copy)]
-enum Behaviour {
-    /// 200 with `{"method","path","body"}` of the request.
-    Echo,
-    /// 503 for the first `n` requests, then echo.
-    FailFirst(usize),
-    /// Always 503.
-    AlwaysUnavailable,
-}
-
-/// A local HTTP/1.1 server on a std thread, counting requests and connections.
-struct TestServer {
-    addr: SocketAddr,
-    requests: Arc<AtomicUsize>,
-    connections: Arc<AtomicUsize>,
-}
-
-impl TestServer {
-    fn start(behaviour: Behaviour) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let (r, c) = (requests.clone(), connections.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                c.fetch_add(1, Ordering::SeqCst);
-                let r = r.clone();
-                std::thread::spawn(move || serve(stream, behaviour, &r));
-            }
-        });
-        TestServer {
-            addr,
-            requests,
-            connections,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-fn serve(mut stream: TcpStream, behaviour: Behaviour, requests: &AtomicUsize) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let head_end = loop {
-            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
-        buf.drain(..head_end + length);
-        let mut parts = head.split_whitespace();
-        let method = parts.next().unwrap_or("").to_owned();
-        let path = parts.next().unwrap_or("").to_owned();
-        let seen = requests.fetch_add(1, Ordering::SeqCst) + 1;
-        let unavailable = match behaviour {
-            Behaviour::Echo => false,
-            Behaviour::FailFirst(n) => seen <= n,
-            Behaviour::AlwaysUnavailable => true,
-        };
-        let (status, payload) = if unavailable {
-            ("503 Service Unavailable", json!({"busy": true}))
-        } else {
-            let body: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-            (
-                "200 OK",
-                json!({"method": method, "path": path, "body": body, "seen": seen}),
-            )
-        };
-        let payload = payload.to_string();
-        let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{payload}",
-            payload.len()
-        );
-        if stream.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
 
 /// An HTTP Request node (v4.2) POSTing `{"x": <a + 1>}` to `url`.
 fn http_node(url: &str, continue_on_fail: bool) -> Value {
@@ -161,7 +52,7 @@ const BODY: &str = r#"{"a":41}"#;
 
 #[test]
 fn http_request_node_calls_a_local_server_over_pooled_connections() {
-    let server = TestServer::start(Behaviour::Echo);
+    let server = PeerServer::start(Behaviour::Echo);
     let workflow = chain(
         "caller",
         vec![
@@ -188,7 +79,7 @@ fn http_request_node_calls_a_local_server_over_pooled_connections() {
 
 #[test]
 fn paginated_http_request_fetches_every_page_through_the_outbound_client() {
-    let server = TestServer::start(Behaviour::Echo);
+    let server = PeerServer::start(Behaviour::Echo);
     let paged = json!({"name": "Call", "type": "n8n-nodes-base.httpRequest", "typeVersion": 4.2,
         "position": [200, 0],
         "parameters": {"method": "GET", "url": server.url("/items"), "options": {"pagination": {
@@ -234,7 +125,7 @@ fn paginated_http_request_fetches_every_page_through_the_outbound_client() {
 
 #[test]
 fn calls_answered_503_are_retried_until_they_succeed() {
-    let server = TestServer::start(Behaviour::FailFirst(2));
+    let server = PeerServer::start(Behaviour::FailFirst(2));
     let workflow = chain(
         "retrying",
         vec![
@@ -254,7 +145,7 @@ fn calls_answered_503_are_retried_until_they_succeed() {
 
 #[test]
 fn breaker_opens_after_repeated_failures_and_stops_calling_the_host() {
-    let server = TestServer::start(Behaviour::AlwaysUnavailable);
+    let server = PeerServer::start(Behaviour::AlwaysUnavailable);
     let workflow = chain(
         "breaking",
         vec![

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod peer;
 pub mod process;
 
 use std::io::{Read, Write};

@@ -4,14 +4,21 @@
 //! the workflows given with `--workflows`/`--workflow-file` (and names the flags when the
 //! id was not given), and a Wait fires at once on the virtual clock.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod dataplane_common;
+
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use dataplane_common::peer::{Behaviour, PeerServer};
+use dataplane_common::process::linkflow_bin;
 use serde_json::{json, Value};
+
+/// A linear workflow `nodes[0] -> nodes[1] -> ...` with id and name `id`.
+fn chain(id: &str, nodes: Vec<Value>) -> Value {
+    dataplane_common::chain(id, nodes, json!({}))
+}
 
 /// A folder of this test's own under the temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -35,89 +42,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// An HTTP/1.1 server on a std thread answering every request with 200 and
-/// `{"method","path","body"}` of the request (body parsed as JSON when it is).
-struct EchoServer {
-    addr: SocketAddr,
-    requests: Arc<AtomicUsize>,
-}
-
-impl EchoServer {
-    fn start() -> EchoServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let requests = Arc::new(AtomicUsize::new(0));
-        let seen = requests.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let seen = seen.clone();
-                std::thread::spawn(move || echo(stream, &seen));
-            }
-        });
-        EchoServer { addr, requests }
-    }
-}
-
-/// Answers the requests of one connection until the peer closes it.
-fn echo(mut stream: TcpStream, seen: &AtomicUsize) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let head_end = loop {
-            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let length: usize = head
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
-        buf.drain(..head_end + length);
-        seen.fetch_add(1, Ordering::SeqCst);
-        let mut words = head.split_whitespace();
-        let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-        let body: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-        let payload = json!({"method": method, "path": path, "body": body}).to_string();
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{payload}",
-            payload.len()
-        );
-        if stream.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
-/// A linear workflow `nodes[0] -> nodes[1] -> ...` with id and name `id`.
-fn chain(id: &str, nodes: Vec<Value>) -> Value {
-    let mut connections = serde_json::Map::new();
-    for pair in nodes.windows(2) {
-        connections.insert(
-            pair[0]["name"].as_str().expect("name").to_owned(),
-            json!({"main": [[{"node": pair[1]["name"], "type": "main", "index": 0}]]}),
-        );
-    }
-    json!({"id": id, "name": id, "nodes": nodes, "connections": connections,
-           "settings": {"executionOrder": "v1"}})
 }
 
 fn manual_trigger() -> Value {
@@ -149,8 +73,17 @@ struct Ran {
     failed: bool,
 }
 
-fn linkflow_run(workflow: &Path, extra: &[&str]) -> Ran {
-    let output = Command::new(env!("CARGO_BIN_EXE_linkflow"))
+/// The built `linkflow` binary, or `None` (the test says it was skipped).
+fn binary() -> Option<PathBuf> {
+    let bin = linkflow_bin();
+    if bin.is_none() {
+        println!("skipped: the linkflow binary is not built (cargo test --workspace builds it, or set LINKFLOW_BIN)");
+    }
+    bin
+}
+
+fn linkflow_run(bin: &Path, workflow: &Path, extra: &[&str]) -> Ran {
+    let output = Command::new(bin)
         .arg("run")
         .arg(workflow)
         .args(extra)
@@ -182,7 +115,7 @@ fn linkflow_run(workflow: &Path, extra: &[&str]) -> Ran {
 }
 
 /// Webhook -> HTTP Request (POST JSON to the echo server) -> Respond to Webhook (201).
-fn echo_workflow(server: &EchoServer) -> Value {
+fn echo_workflow(server: &PeerServer) -> Value {
     chain(
         "echo",
         vec![
@@ -200,14 +133,15 @@ fn echo_workflow(server: &EchoServer) -> Value {
 
 #[test]
 fn run_posts_json_to_a_local_server_and_answers_with_the_echo() {
-    let server = EchoServer::start();
+    let Some(bin) = binary() else { return };
+    let server = PeerServer::start(Behaviour::Echo);
     let dir = TempDir::new("echo");
     let workflow = dir.write("echo.json", &echo_workflow(&server));
     let request = dir.write(
         "request.json",
         &json!({"method": "POST", "path": "/webhook/echo", "body": {"a": 41}}),
     );
-    let ran = linkflow_run(&workflow, &["--request", request.to_str().unwrap()]);
+    let ran = linkflow_run(&bin, &workflow, &["--request", request.to_str().unwrap()]);
     assert_eq!(ran.stdout["status"], json!(201), "{}", ran.stderr);
     assert!(!ran.failed, "{}", ran.stderr);
     assert_eq!(
@@ -219,7 +153,8 @@ fn run_posts_json_to_a_local_server_and_answers_with_the_echo() {
 
 #[test]
 fn offline_runs_make_no_call_and_fail_the_node_with_the_no_outbound_code() {
-    let server = EchoServer::start();
+    let Some(bin) = binary() else { return };
+    let server = PeerServer::start(Behaviour::Echo);
     let dir = TempDir::new("offline");
     let workflow = dir.write("echo.json", &echo_workflow(&server));
     let request = dir.write(
@@ -227,6 +162,7 @@ fn offline_runs_make_no_call_and_fail_the_node_with_the_no_outbound_code() {
         &json!({"method": "POST", "path": "/webhook/echo", "body": {"a": 41}}),
     );
     let ran = linkflow_run(
+        &bin,
         &workflow,
         &["--request", request.to_str().unwrap(), "--offline"],
     );
@@ -238,6 +174,7 @@ fn offline_runs_make_no_call_and_fail_the_node_with_the_no_outbound_code() {
 
 #[test]
 fn an_unreachable_host_fails_the_node_with_the_connect_code() {
+    let Some(bin) = binary() else { return };
     // A port that was free a moment ago: nothing listens there.
     let closed = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -255,7 +192,7 @@ fn an_unreachable_host_fails_the_node_with_the_connect_code() {
             ],
         ),
     );
-    let ran = linkflow_run(&workflow, &["--trace"]);
+    let ran = linkflow_run(&bin, &workflow, &["--trace"]);
     assert!(ran.failed, "exit status 3: {}", ran.stderr);
     // The node's own code, then the outbound client's.
     assert!(
@@ -301,6 +238,7 @@ fn child() -> Value {
 
 #[test]
 fn sub_workflows_come_from_the_workflows_flags_and_a_missing_one_names_them() {
+    let Some(bin) = binary() else { return };
     let dir = TempDir::new("sub");
     let library = dir.0.join("library");
     std::fs::create_dir_all(&library).unwrap();
@@ -310,18 +248,22 @@ fn sub_workflows_come_from_the_workflows_flags_and_a_missing_one_names_them() {
     std::fs::write(library.join("notes.json"), r#"{"note": 1}"#).unwrap();
     let parent = dir.write("parent.json", &caller("child"));
 
-    let from_dir = linkflow_run(&parent, &["--workflows", library.to_str().unwrap()]);
+    let from_dir = linkflow_run(&bin, &parent, &["--workflows", library.to_str().unwrap()]);
     assert_eq!(
         from_dir.stdout,
         json!([{"a": 41, "c": 82}]),
         "{}",
         from_dir.stderr
     );
-    let from_file = linkflow_run(&parent, &["--workflow-file", child_file.to_str().unwrap()]);
+    let from_file = linkflow_run(
+        &bin,
+        &parent,
+        &["--workflow-file", child_file.to_str().unwrap()],
+    );
     assert_eq!(from_file.stdout, json!([{"a": 41, "c": 82}]));
     assert!(!from_dir.failed && !from_file.failed);
 
-    let missing = linkflow_run(&parent, &[]);
+    let missing = linkflow_run(&bin, &parent, &[]);
     assert!(missing.failed, "exit status 3: {}", missing.stderr);
     assert!(
         missing.stderr.contains("LF-ENGINE-041"),
@@ -334,6 +276,7 @@ fn sub_workflows_come_from_the_workflows_flags_and_a_missing_one_names_them() {
 
 #[test]
 fn a_wait_fires_at_once_on_the_virtual_clock() {
+    let Some(bin) = binary() else { return };
     let dir = TempDir::new("wait");
     let workflow = dir.write(
         "wait.json",
@@ -348,7 +291,7 @@ fn a_wait_fires_at_once_on_the_virtual_clock() {
             ],
         ),
     );
-    let ran = linkflow_run(&workflow, &[]);
+    let ran = linkflow_run(&bin, &workflow, &[]);
     assert_eq!(ran.stdout, json!([{"a": 41}]), "{}", ran.stderr);
     assert!(!ran.stderr.contains("failed"), "{}", ran.stderr);
 }
