@@ -42,6 +42,16 @@ async fn credential_and_user(srv: &TestServer, token: &str) -> (String, String) 
     (credential, wf["id"].as_str().unwrap().to_owned())
 }
 
+/// A control plane on SQLite with its owner, a credential and a workflow using it:
+/// (database, server, owner token, credential id, workflow id).
+async fn setup() -> (TestDb, TestServer, String, String, String) {
+    let db = TestDb::sqlite().await;
+    let srv = TestServer::start(Arc::new(db.store.clone())).await;
+    let (token, _) = srv.owner().await;
+    let (credential, workflow) = credential_and_user(&srv, &token).await;
+    (db, srv, token, credential, workflow)
+}
+
 /// Starts activating `id` (each deploy slowed down) and returns the pending request.
 fn activate_slowly(
     srv: &TestServer,
@@ -64,10 +74,7 @@ fn activate_slowly(
 
 #[tokio::test]
 async fn deleting_a_credential_during_an_activation_never_leaves_it_active_without_it() {
-    let db = TestDb::sqlite().await;
-    let srv = TestServer::start(Arc::new(db.store.clone())).await;
-    let (token, _) = srv.owner().await;
-    let (credential, workflow) = credential_and_user(&srv, &token).await;
+    let (db, srv, token, credential, workflow) = setup().await;
 
     let activation = activate_slowly(&srv, &token, &workflow);
     tokio::time::sleep(Duration::from_millis(CHANGE_AFTER_MS)).await;
@@ -87,10 +94,7 @@ async fn deleting_a_credential_during_an_activation_never_leaves_it_active_witho
 
 #[tokio::test]
 async fn updating_a_credential_during_an_activation_leaves_the_new_value_on_every_node() {
-    let db = TestDb::sqlite().await;
-    let srv = TestServer::start(Arc::new(db.store.clone())).await;
-    let (token, _) = srv.owner().await;
-    let (credential, workflow) = credential_and_user(&srv, &token).await;
+    let (db, srv, token, credential, workflow) = setup().await;
 
     let activation = activate_slowly(&srv, &token, &workflow);
     tokio::time::sleep(Duration::from_millis(CHANGE_AFTER_MS)).await;
@@ -141,10 +145,7 @@ async fn updating_a_credential_during_an_activation_leaves_the_new_value_on_ever
 
 #[tokio::test]
 async fn a_delete_queued_behind_an_update_that_redeploys_two_workflows_does_not_deadlock() {
-    let db = TestDb::sqlite().await;
-    let srv = TestServer::start(Arc::new(db.store.clone())).await;
-    let (token, _) = srv.owner().await;
-    let (credential, first) = credential_and_user(&srv, &token).await;
+    let (db, srv, token, credential, first) = setup().await;
     let (status, second) = srv
         .post(
             "/api/v1/workflows",

@@ -6,9 +6,23 @@ mod common;
 use std::sync::Arc;
 
 use common::{small_workflow, PlanCommand, TestDb, TestServer, TARGETS};
-use linkflow_controlplane::deploy::restore::restore_active;
+use linkflow_controlplane::deploy::restore::{restore_active, RestoreSummary};
 use linkflow_controlplane::deploy::Scope;
 use serde_json::json;
+
+/// Restores every target of the recording deployer from the database.
+async fn restore(srv: &TestServer) -> RestoreSummary {
+    let state = &srv.state;
+    restore_active(
+        state.store.as_ref(),
+        &state.compiler,
+        &state.key,
+        state.deployer.as_ref(),
+        Scope::All,
+    )
+    .await
+    .unwrap()
+}
 
 #[tokio::test]
 async fn restore_deploys_the_active_and_removes_what_is_not_active() {
@@ -53,16 +67,7 @@ async fn restore_deploys_the_active_and_removes_what_is_not_active() {
     });
     let before = srv.commands.lock().len();
 
-    let state = &srv.state;
-    let summary = restore_active(
-        state.store.as_ref(),
-        &state.compiler,
-        &state.key,
-        state.deployer.as_ref(),
-        Scope::All,
-    )
-    .await
-    .unwrap();
+    let summary = restore(&srv).await;
     assert_eq!(summary.restored, 1, "{summary:?}");
     assert!(summary.failed.is_empty(), "{summary:?}");
     assert!(summary.failed_targets.is_empty(), "{summary:?}");
@@ -107,15 +112,7 @@ async fn restore_deploys_the_active_and_removes_what_is_not_active() {
 
     // A node that cannot say what it runs keeps its plans and is retried later.
     srv.down.lock().push(TARGETS[1].to_owned());
-    let summary = restore_active(
-        state.store.as_ref(),
-        &state.compiler,
-        &state.key,
-        state.deployer.as_ref(),
-        Scope::All,
-    )
-    .await
-    .unwrap();
+    let summary = restore(&srv).await;
     assert_eq!(
         summary.failed_targets,
         vec![TARGETS[1].to_owned()],
