@@ -90,7 +90,10 @@ pub const EXIT_EXECUTION_FAILED: u8 = 3;
 
 /// Largest credentials file read, in bytes.
 pub const CREDENTIALS_FILE_BYTES_MAX: u64 = 1 << 20;
-/// Largest workflow export read for `--workflows`/`--workflow-file`, in bytes.
+/// Largest `--request` file read, in bytes: room for a body at the data plane's default
+/// 16 MiB limit written as a JSON string (escapes make it longer).
+pub const REQUEST_FILE_BYTES_MAX: u64 = 32 << 20;
+/// Largest workflow export read (the run's own, `--workflows`, `--workflow-file`), in bytes.
 pub const WORKFLOW_FILE_BYTES_MAX: u64 = 16 << 20;
 
 /// Runs the command: reads the files, executes, prints JSON to stdout; the exit status is
@@ -134,14 +137,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<std::process::ExitCode> {
 
 /// Executes the files `args` names and returns the output.
 pub fn execute(args: &RunArgs) -> anyhow::Result<RunOutput> {
-    let workflow_text = std::fs::read_to_string(&args.workflow)
-        .with_context(|| format!("reading {}", args.workflow.display()))?;
-    let workflow: serde_json::Value = serde_json::from_str(&workflow_text)
-        .with_context(|| format!("parsing {}", args.workflow.display()))?;
+    let workflow = read_workflow_json(&args.workflow)?;
     let request: Option<RunRequest> = match &args.request {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text = read_bounded(path, REQUEST_FILE_BYTES_MAX, "request")?;
             Some(
                 serde_json::from_str(&text)
                     .with_context(|| format!("parsing {}", path.display()))?,
@@ -211,36 +210,30 @@ fn read_workflows(args: &RunArgs) -> anyhow::Result<Vec<PlanBytes>> {
     Ok(workflows)
 }
 
-/// Reads a workflow export (at most [`WORKFLOW_FILE_BYTES_MAX`]).
-fn read_workflow_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+/// Reads a text file of at most `bytes_max` bytes (`what` names the kind in the error).
+fn read_bounded(path: &Path, bytes_max: u64, what: &str) -> anyhow::Result<String> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
-    if size > WORKFLOW_FILE_BYTES_MAX {
+    if size > bytes_max {
         anyhow::bail!(
-            "{}: {size} bytes, workflow files hold at most {WORKFLOW_FILE_BYTES_MAX}",
+            "{}: {size} bytes, {what} files hold at most {bytes_max}",
             path.display()
         );
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Reads a workflow export (at most [`WORKFLOW_FILE_BYTES_MAX`]).
+fn read_workflow_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = read_bounded(path, WORKFLOW_FILE_BYTES_MAX, "workflow")?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Reads and checks a `--credentials` file (errors name the file and the entry, never a
 /// value).
 fn read_credentials(path: &Path) -> anyhow::Result<CredentialMap> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if size > CREDENTIALS_FILE_BYTES_MAX {
-        anyhow::bail!(
-            "{}: {size} bytes, credentials files hold at most {CREDENTIALS_FILE_BYTES_MAX}",
-            path.display()
-        );
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = read_bounded(path, CREDENTIALS_FILE_BYTES_MAX, "credentials")?;
     // serde_json's syntax errors quote no input, only line and column.
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
