@@ -70,6 +70,13 @@ pub trait Services<'a> {
     ) -> Result<JsOutput<'a>, NodeError>;
     /// Current time, Unix epoch milliseconds (only the wall-time limit reads it).
     fn now_ms(&mut self) -> i64;
+    /// True when [`Self::eval_expr`] answers every expression that has a direct form
+    /// exactly as [`evaluate_direct`](super::expr::evaluate_direct) does: nodes may then
+    /// evaluate those forms themselves. Services that evaluate otherwise (test fakes)
+    /// keep the default.
+    fn direct_expressions(&self) -> bool {
+        false
+    }
     /// Evaluates an expression `template` given as text (without the leading `=`) for
     /// input item `item`, in JavaScript, with n8n's additional `keys` (`$response`,
     /// `$pageCount` ...) on top of the item's context. Services without JavaScript
@@ -448,6 +455,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             execution_id: self.config.execution_id,
             mode: self.config.mode,
         };
+        let direct_exprs = self.services.direct_expressions();
         let mut host = HostAdapter {
             view: &view,
             services: &mut self.services,
@@ -465,6 +473,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             resume,
             response: &mut response,
             host: &mut host,
+            direct_exprs,
         };
         // The typed form of Set/If/Filter/Respond when the plan has one (`None`: generic).
         let result = match super::fast_nodes::run(&mut ctx) {

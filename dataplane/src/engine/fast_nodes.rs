@@ -19,6 +19,7 @@ use linkflow_codec::plan::typed::{
 };
 use linkflow_codec::plan::ArchivedPValue;
 
+use super::expr::evaluate_direct;
 use super::item::Item;
 use super::node::{NodeCtx, NodeResponse, NodeResult};
 use super::nodes::coerce::string_to_number;
@@ -43,6 +44,20 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> Option<NodeResult<'a>> {
 /// A leaf parameter for item `item`; `None` when evaluation fails (the generic path then
 /// reports the error with the node's error settings).
 fn leaf<'a>(ctx: &mut NodeCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> Option<Value<'a>> {
+    if ctx.direct_exprs {
+        if let ArchivedPValue::Expr(index) = raw {
+            if let Some(compiled) = ctx.plan.expressions.get(index.to_native() as usize) {
+                // `$json` as the host's scope sees it: item `item` of the main input.
+                let json = ctx
+                    .main_input()
+                    .get(item)
+                    .map_or(Value::Undefined, |item| item.json);
+                if let Some(value) = evaluate_direct(compiled, ctx.arena, json) {
+                    return Some(value);
+                }
+            }
+        }
+    }
     ctx.resolve(raw, item).ok()
 }
 

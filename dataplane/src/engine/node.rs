@@ -304,6 +304,10 @@ pub struct NodeCtx<'a, 's> {
     pub response: &'s mut Option<NodeResponse>,
     /// Expression evaluation and JavaScript.
     pub host: &'s mut dyn Host<'a>,
+    /// The host evaluates an expression with a direct form exactly as
+    /// [`evaluate_direct`](crate::engine::expr::evaluate_direct) does, so a node may
+    /// evaluate that form itself from the item's `json` (no host call).
+    pub direct_exprs: bool,
 }
 
 impl<'a> NodeCtx<'a, '_> {

@@ -179,6 +179,11 @@ impl<'a> Services<'a> for EngineServices<'_> {
         self.credentials.as_ref()?.find(kind, id, name).cloned()
     }
 
+    fn direct_expressions(&self) -> bool {
+        // `eval_expr` above runs `expr::evaluate`, whose first step is the direct form.
+        true
+    }
+
     fn now_ms(&mut self) -> i64 {
         match &mut self.clock {
             Clock::Fixed(now_ms) => *now_ms,

@@ -94,6 +94,11 @@ impl<'a> Services<'a> for Shared<'_> {
         self.clock.base_ms()
     }
 
+    fn direct_expressions(&self) -> bool {
+        // Expressions go to `EngineServices::eval_expr`.
+        true
+    }
+
     fn credential(
         &mut self,
         kind: &str,

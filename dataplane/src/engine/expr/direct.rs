@@ -12,6 +12,7 @@
 //! up half-way is safe.
 
 use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
 use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKey};
 
 use super::eval::set_member;
@@ -24,27 +25,47 @@ pub const DIRECT_DEPTH_MAX: u32 = 4;
 
 /// The value of `expr` when it has a direct form, else `None` (evaluate generically).
 pub fn direct<'a, S: Scope<'a> + ?Sized>(expr: &'a ArchivedExpr, scope: &S) -> Option<Value<'a>> {
-    let mut at = Direct { scope, json: None };
+    let mut at = Direct {
+        arena: scope.arena(),
+        json: None,
+        source: || scope.json(),
+    };
     operand(expr, &mut at, 0)
 }
 
-/// The scope, and the item's `$json` once a path asked for it (the same for every path
-/// of one evaluation: looking it up once saves the input search per path).
-struct Direct<'a, 's, S: ?Sized> {
-    scope: &'s S,
-    json: Option<Value<'a>>,
+/// [`direct`] for an item whose `$json` the caller already holds (a node running over
+/// its input items): no scope, no look-up of the item per path.
+pub fn direct_with_json<'a>(
+    expr: &'a ArchivedExpr,
+    arena: &'a Bump,
+    json: Value<'a>,
+) -> Option<Value<'a>> {
+    let mut at = Direct {
+        arena,
+        json: Some(json),
+        source: || json,
+    };
+    operand(expr, &mut at, 0)
 }
 
-impl<'a, S: Scope<'a> + ?Sized> Direct<'a, '_, S> {
+/// The arena, and the item's `$json` once a path asked for it (the same for every path
+/// of one evaluation: looking it up once saves the input search per path).
+struct Direct<'a, F> {
+    arena: &'a Bump,
+    json: Option<Value<'a>>,
+    source: F,
+}
+
+impl<'a, F: Fn() -> Value<'a>> Direct<'a, F> {
     fn json(&mut self) -> Value<'a> {
-        let scope = self.scope;
-        *self.json.get_or_insert_with(|| scope.json())
+        let source = &self.source;
+        *self.json.get_or_insert_with(source)
     }
 }
 
-fn operand<'a, S: Scope<'a> + ?Sized>(
+fn operand<'a, F: Fn() -> Value<'a>>(
     expr: &'a ArchivedExpr,
-    scope: &mut Direct<'a, '_, S>,
+    scope: &mut Direct<'a, F>,
     depth: u32,
 ) -> Option<Value<'a>> {
     match expr {
@@ -66,11 +87,11 @@ fn operand<'a, S: Scope<'a> + ?Sized>(
 /// `l op r` for two numbers: JavaScript's `+ - * / %` on numbers are IEEE-754 double
 /// operations, as Rust's on `f64` (`%` is `fmod` in both). Any other operand type needs
 /// JavaScript's conversions (`"1" + 1` is `"11"`): the evaluator's job.
-fn arithmetic<'a, S: Scope<'a> + ?Sized>(
+fn arithmetic<'a, F: Fn() -> Value<'a>>(
     op: &ArchivedBinaryOp,
     left: &'a ArchivedExpr,
     right: &'a ArchivedExpr,
-    scope: &mut Direct<'a, '_, S>,
+    scope: &mut Direct<'a, F>,
     depth: u32,
 ) -> Option<Value<'a>> {
     if !matches!(
@@ -100,14 +121,14 @@ fn arithmetic<'a, S: Scope<'a> + ?Sized>(
 
 /// An object literal with static keys: members in order, a repeated key keeping its first
 /// position with the last value (as the evaluator's `set_member`).
-fn object<'a, S: Scope<'a> + ?Sized>(
+fn object<'a, F: Fn() -> Value<'a>>(
     keys: &'a [ArchivedObjectKey],
     values: &'a [ArchivedExpr],
-    scope: &mut Direct<'a, '_, S>,
+    scope: &mut Direct<'a, F>,
     depth: u32,
 ) -> Option<Value<'a>> {
     let mut out: BumpVec<'a, (&'a str, Value<'a>)> =
-        BumpVec::with_capacity_in(keys.len(), scope.scope.arena());
+        BumpVec::with_capacity_in(keys.len(), scope.arena);
     for (key, value) in keys.iter().zip(values.iter()) {
         let ArchivedObjectKey::Static(key) = key else {
             return None;

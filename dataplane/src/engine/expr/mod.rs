@@ -82,6 +82,25 @@ pub fn evaluate<'a, S: Scope<'a> + ?Sized>(
     evaluate_generic(expr, scope)
 }
 
+/// The answer of [`evaluate`] for item json `json` when the expression has a direct form
+/// (`$json` paths, arithmetic on numbers, object literals of those), else `None`.
+///
+/// Why: a node running over its items holds each item's `json`; this skips the scope and
+/// the services around [`evaluate`]. `Some(v)` is exactly what [`evaluate`] answers with
+/// a scope whose `$json` is `json` (the same [`direct::direct`] form).
+pub fn evaluate_direct<'a>(
+    expr: &'a ArchivedCompiledExpression,
+    arena: &'a bumpalo::Bump,
+    json: Value<'a>,
+) -> Option<Value<'a>> {
+    match &expr.body {
+        ArchivedBody::Single(segment) if expr.fast => {
+            direct::direct_with_json(&segment.expr, arena, json)
+        }
+        _ => None,
+    }
+}
+
 /// `{{ $json.a.b }}`, the commonest expression, read straight out of the item: no
 /// evaluator state, no conversions. `None` (evaluate generically) as soon as a step meets
 /// anything but an object, where JavaScript has more to say (`"s".length`, `[1][0]`, a

@@ -351,11 +351,19 @@ impl<'a> Scheduler<'a> {
 
     /// When the stack is empty, releases the first waiting node that may run with the
     /// inputs it has (n8n's end-of-loop scan).
+    #[inline]
     pub fn release_waiting(&mut self, runs: &[BumpVec<'a, TaskRun<'a>>]) {
-        let _ = runs;
-        if !self.stack.is_empty() {
+        // Checked here, inlined into the caller: most runs leave nobody waiting, and the
+        // call into the loop below costs more than the check.
+        if self.waiting.is_empty() || !self.stack.is_empty() {
             return;
         }
+        self.release_waiting_slow(runs);
+    }
+
+    /// [`Self::release_waiting`] once someone waits and the stack is empty.
+    fn release_waiting_slow(&mut self, runs: &[BumpVec<'a, TaskRun<'a>>]) {
+        let _ = runs;
         let mut i = 0;
         while i < self.waiting.len() {
             let node = self.waiting[i].0;
@@ -450,10 +458,17 @@ impl<'a> Scheduler<'a> {
     /// Legacy (v0) order: a node whose connected inputs lack data goes back to the end
     /// of the stack (`Ok(false)`); popping the same run twice in a row is n8n's
     /// endless-loop error.
+    #[inline]
     pub fn check_legacy_inputs(&mut self, entry: &Entry<'a>, run: u32) -> Result<bool, String> {
+        // v1 has no such check: decided in the caller, without the call.
         if self.v1 {
             return Ok(true);
         }
+        self.check_legacy_inputs_v0(entry, run)
+    }
+
+    /// [`Self::check_legacy_inputs`] in legacy (v0) order.
+    fn check_legacy_inputs_v0(&mut self, entry: &Entry<'a>, run: u32) -> Result<bool, String> {
         let key = (entry.node, run);
         let connected = self.connected_inputs(entry.node);
         let missing = (0..connected).any(|i| {

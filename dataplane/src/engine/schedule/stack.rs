@@ -14,6 +14,9 @@ use bumpalo::Bump;
 
 use super::Entry;
 
+/// Entries the stack holds before its first growth (a chain keeps one at a time).
+const STACK_ENTRIES_INITIAL: usize = 4;
+
 /// The execution stack: `pop_front` returns the next node run.
 pub struct Stack<'a> {
     /// Entries, next-to-run last.
@@ -24,7 +27,9 @@ impl<'a> Stack<'a> {
     /// An empty stack (allocates nothing until the first push).
     pub fn new_in(arena: &'a Bump) -> Self {
         Stack {
-            entries: BumpVec::new_in(arena),
+            // Sized up front: growing an empty arena vector on the first push costs more
+            // than one bump allocation here.
+            entries: BumpVec::with_capacity_in(STACK_ENTRIES_INITIAL, arena),
         }
     }
 
