@@ -209,6 +209,19 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
     // `n as i64` round-trips exactly for the integral values in range (the same test as
     // `fract() == 0`, without the call to `trunc`).
     let integral = n as i64;
+    // Small non-negative integers (counters, codes, most numbers in requests): their
+    // digits straight into the buffer, without the formatter and the copy after it.
+    if (0..SMALL_INTEGER_END).contains(&integral) && integral as f64 == n {
+        let value = integral as u32;
+        if value >= 100 {
+            out.push(b'0' + (value / 100) as u8);
+        }
+        if value >= 10 {
+            out.push(b'0' + (value / 10 % 10) as u8);
+        }
+        out.push(b'0' + (value % 10) as u8);
+        return;
+    }
     if n.abs() <= SAFE_INTEGER_MAX && integral as f64 == n {
         let mut buffer = itoa::Buffer::new();
         // `-0` prints as `0`.
@@ -227,6 +240,9 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
 pub(crate) fn unique_empty<T: Copy>(arena: &Bump, filler: T) -> &[T] {
     &arena.alloc_slice_fill_copy(1, filler)[..0]
 }
+
+/// Integers from 0 up to (excluding) this print digit by digit in [`write_js_number`].
+const SMALL_INTEGER_END: i64 = 1000;
 
 /// Keys up to this length compare byte by byte in line; longer ones through `memcmp`.
 pub const KEY_INLINE_COMPARE_BYTES_MAX: usize = 16;
@@ -312,6 +328,30 @@ mod tests {
                 assert_eq!(key_eq(a, b), a == b, "{a:?} vs {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn small_integers_print_as_javascript_prints_them() {
+        let print = |n: f64| {
+            let mut out = Vec::new();
+            write_js_number(n, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        for i in 0..(SMALL_INTEGER_END + 100) {
+            assert_eq!(print(i as f64), i.to_string());
+            assert_eq!(
+                print(-(i as f64)),
+                if i == 0 {
+                    "0".to_owned()
+                } else {
+                    format!("-{i}")
+                }
+            );
+        }
+        assert_eq!(print(-0.0), "0");
+        assert_eq!(print(0.5), "0.5");
+        assert_eq!(print(999.25), "999.25");
+        assert_eq!(print(1e21), "1e+21");
     }
 
     fn stringify(v: Value<'_>) -> String {

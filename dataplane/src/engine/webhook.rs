@@ -15,7 +15,7 @@ use linkflow_codec::plan::{
 };
 
 use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
-use super::item::Item;
+use super::item::{single_lineage, Item};
 use super::node::{EffectResult, Header, Headers, NodeResponse};
 use super::run_data::TraceEntry;
 use super::value::Value;
@@ -180,7 +180,8 @@ fn match_path<'p>(pattern: &'p str, path: &'p str) -> Option<Vec<(&'p str, &'p s
 }
 
 /// The trigger item n8n's Webhook node emits:
-/// `{headers, params, query, body, webhookUrl, executionMode}`.
+/// `{headers, params, query, body, webhookUrl, executionMode}`, with the lineage of the
+/// trigger node's input item 0 (what the execution stamps on its input).
 pub fn trigger_item<'a>(
     arena: &'a Bump,
     request: &WebhookRequest<'a>,
@@ -222,7 +223,12 @@ pub fn trigger_item<'a>(
         ("webhookUrl", Value::String(url)),
         ("executionMode", Value::String("production")),
     ]);
-    Item::new(Value::Object(members))
+    // The lineage the execution stamps on the trigger node's input anyway (item 0 of
+    // input 0): with it already here, the first node run needs no re-stamped copy.
+    Item {
+        paired: single_lineage(arena, 0, 0),
+        ..Item::new(Value::Object(members))
+    }
 }
 
 /// Parses a query string as Express (qs) does for flat keys: a repeated key becomes an
