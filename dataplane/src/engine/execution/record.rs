@@ -148,10 +148,20 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
 ///
 /// Items that already do (a node's output item `i` made from its input item `i`, the usual
 /// case on a straight chain) are passed on as they are: re-stamping would build equal items.
+#[inline]
 pub(super) fn stamp_lineage<'a>(
     arena: &'a Bump,
     inputs: &'a [Option<&'a [Item<'a>]>],
 ) -> &'a [Option<&'a [Item<'a>]>] {
+    // One input of one item pointing at item 0 of input 0 (a chain of single items):
+    // decided here, in line.
+    if let [Some([item])] = inputs {
+        if let [only] = item.paired {
+            if only.item == 0 && only.input == 0 {
+                return inputs;
+            }
+        }
+    }
     let stamped = inputs
         .iter()
         .enumerate()
@@ -178,7 +188,26 @@ fn restamp_lineage<'a>(
 }
 
 /// n8n's `assignPairedItems`: items without lineage get it when it is unambiguous.
+#[inline]
 fn assign_paired_items<'a>(
+    arena: &'a Bump,
+    outputs: Outputs<'a>,
+    inputs: &'a [Option<&'a [Item<'a>]>],
+) -> Outputs<'a> {
+    // Nodes that set lineage (every typed node, most others) leave nothing to assign:
+    // decided in line before anything else is computed.
+    let missing = outputs
+        .iter()
+        .flatten()
+        .any(|items| items.iter().any(|item| item.paired.is_empty()));
+    if !missing {
+        return outputs;
+    }
+    assign_missing_paired_items(arena, outputs, inputs)
+}
+
+/// [`assign_paired_items`] once some item has no lineage.
+fn assign_missing_paired_items<'a>(
     arena: &'a Bump,
     outputs: Outputs<'a>,
     inputs: &'a [Option<&'a [Item<'a>]>],
@@ -187,11 +216,7 @@ fn assign_paired_items<'a>(
     let single = inputs.len() == 1 && first_input_len == Some(1);
     let same_count =
         outputs.len() == 1 && inputs.len() == 1 && first_input_len == outputs[0].map(<[Item]>::len);
-    let missing = outputs
-        .iter()
-        .flatten()
-        .any(|items| items.iter().any(|item| item.paired.is_empty()));
-    if !missing || !(single || same_count) {
+    if !(single || same_count) {
         return outputs;
     }
     let pairs = arena.alloc_slice_fill_iter(

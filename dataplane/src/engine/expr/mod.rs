@@ -131,13 +131,21 @@ fn json_path_in<'a>(expr: &'a ArchivedExpr, json: impl FnOnce() -> Value<'a>) ->
         let Value::Object(members) = value else {
             return None;
         };
-        let key = key.as_str();
-        value = members
-            .iter()
-            .find(|(k, _)| crate::engine::value::key_eq(k, key))
-            .map_or(Value::Undefined, |(_, v)| *v);
+        value = member(members, key.as_str());
     }
     Some(value)
+}
+
+/// Member `key` of `members`, `undefined` when missing. A plain loop: the iterator chain
+/// it replaces copied the value through the stack on every step.
+#[inline]
+fn member<'a>(members: &'a [(&'a str, Value<'a>)], key: &str) -> Value<'a> {
+    for (k, v) in members {
+        if crate::engine::value::key_eq(k, key) {
+            return *v;
+        }
+    }
+    Value::Undefined
 }
 
 /// [`evaluate`] without the direct `$json` path: every expression through the evaluator

@@ -171,6 +171,46 @@ impl<'a> Scheduler<'a> {
         outputs: Outputs<'a>,
         runs: &[BumpVec<'a, TaskRun<'a>>],
     ) {
+        if self.v1 {
+            // v1 schedules only outputs with items. One child (a chain, an If's taken
+            // branch) needs no ordering: add it straight away.
+            let mut children = 0usize;
+            let mut only = None;
+            for (output, items) in outputs.iter().enumerate() {
+                let Some(items) = items.filter(|items| !items.is_empty()) else {
+                    continue;
+                };
+                for link in self.targets(node, output) {
+                    children += 1;
+                    only = Some((link.node.to_native(), link.port.to_native(), output, items));
+                }
+            }
+            match (children, only) {
+                (0, _) => return,
+                (1, Some((target, input, output, items))) => {
+                    let source = Source {
+                        node,
+                        output: output as u32,
+                        run,
+                    };
+                    self.add_node(target, input as usize, items, source, runs);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.add_children_ordered(node, run, outputs, runs);
+    }
+
+    /// [`Self::add_children`] for several children (v1 orders them by canvas position)
+    /// and for legacy v0.
+    fn add_children_ordered(
+        &mut self,
+        node: u32,
+        run: u32,
+        outputs: Outputs<'a>,
+        runs: &[BumpVec<'a, TaskRun<'a>>],
+    ) {
         // (target, input, output). Up to `CHILDREN_INLINE_MAX` in a local array, more in
         // the arena: a vector per node run showed up in the instruction counts.
         let mut inline = [(0u32, 0u32, 0usize); CHILDREN_INLINE_MAX];
