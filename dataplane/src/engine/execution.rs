@@ -211,6 +211,13 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         if timeout_ms > 0 {
             limits.execution_time_ms = limits.execution_time_ms.min(timeout_ms);
         }
+        // Room for one run per node up front: most nodes run once, and growing an empty
+        // arena vector on the first push costs more than sizing it here. A plain loop:
+        // `from_iter_in` grows the outer vector through `extend`.
+        let mut runs = BumpVec::with_capacity_in(node_count, arena);
+        for _ in 0..node_count {
+            runs.push(BumpVec::with_capacity_in(1, arena));
+        }
         Execution {
             arena,
             plan,
@@ -218,12 +225,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             config: Config { limits, ..config },
             now_ms: config.started_ms,
             scheduler,
-            // Room for one run per node up front: most nodes run once, and growing an empty
-            // arena vector on the first push costs more than sizing it here.
-            runs: BumpVec::from_iter_in(
-                (0..node_count).map(|_| BumpVec::with_capacity_in(1, arena)),
-                arena,
-            ),
+            runs,
             order: BumpVec::with_capacity_in(node_count, arena),
             states: arena.alloc_slice_fill_copy(node_count, NodeState::default()),
             last_node: None,

@@ -244,7 +244,7 @@ pub(crate) fn unique_empty<T: Copy>(arena: &Bump, filler: T) -> &[T] {
 /// Integers from 0 up to (excluding) this print digit by digit in [`write_js_number`].
 const SMALL_INTEGER_END: i64 = 1000;
 
-/// Keys up to this length compare byte by byte in line; longer ones through `memcmp`.
+/// Keys up to this length compare in line (as words); longer ones through `memcmp`.
 pub const KEY_INLINE_COMPARE_BYTES_MAX: usize = 16;
 
 /// Equality of two object keys. Why: `==` on `str` calls `memcmp` whenever the lengths
@@ -256,10 +256,32 @@ pub fn key_eq(a: &str, b: &str) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    if a.len() > KEY_INLINE_COMPARE_BYTES_MAX {
-        return a == b;
+    // Equal lengths from here on. Short keys compare as one or two (overlapping) words
+    // instead of byte by byte.
+    let n = a.len();
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        9..=KEY_INLINE_COMPARE_BYTES_MAX => {
+            word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8)
+        }
+        _ => a == b,
     }
-    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The 4 bytes of `bytes` from `at` as one word (the caller checked the length).
+#[inline]
+fn word4(bytes: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// The 8 bytes of `bytes` from `at` as one word (the caller checked the length).
+#[inline]
+fn word8(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_ne_bytes(word)
 }
 
 /// Writes `s` as a JSON string literal with `JSON.stringify`'s escapes.
@@ -326,6 +348,19 @@ mod tests {
         for a in keys {
             for b in keys {
                 assert_eq!(key_eq(a, b), a == b, "{a:?} vs {b:?}");
+            }
+        }
+        // Every length the word compares cover, a difference at every position.
+        for len in 0..=KEY_INLINE_COMPARE_BYTES_MAX + 4 {
+            let a: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            assert!(key_eq(&a, &a.clone()), "{a:?}");
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                let b = String::from_utf8(b).unwrap();
+                assert!(!key_eq(&a, &b), "{a:?} vs {b:?}");
             }
         }
     }
