@@ -178,3 +178,58 @@ fn direct_arithmetic_and_object_literals_agree_with_the_evaluator() {
         Some(json!("bench1"))
     );
 }
+
+/// `evaluate_direct` (the typed nodes' call, with the item's json in hand) answers what
+/// the evaluator answers whenever it answers, and nothing for text, templates and the
+/// expressions without a direct form.
+#[test]
+fn evaluate_direct_agrees_with_the_evaluator_on_the_item_json() {
+    let inputs = [
+        json!({"body": {"a": 41, "name": "bench"}, "b": 42}),
+        json!({"body": {"a": "41"}, "b": null}),
+        json!({"body": "text"}),
+    ];
+    let sources = [
+        "={{ $json.body.a + 1 }}",
+        "={{ $json.b }}",
+        "={{ $json.body.name }}",
+        "={{ $json.body.length }}",
+        "={{ { \"a\": $json.body.a, \"name\": $json.body.name, \"b\": $json.b } }}",
+        "={{ $json.body.a }} and text",
+        "plain text",
+        "={{ $json.body.a.toString() }}",
+    ];
+    let mut answered = 0;
+    for input in &inputs {
+        for source in sources {
+            let compiled = compile(source).expect("expression compiles");
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
+            let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
+                .expect("valid archive");
+            let arena = Bump::new();
+            let mut scope = MockScope::new(&arena);
+            let json = Value::from_json(&arena, input);
+            scope.input = arena.alloc_slice_copy(&[Item::new(json)]);
+            let generic = evaluate_generic(archived, &scope).ok().map(|v| v.to_json());
+            match super::evaluate_direct(archived, &arena, json) {
+                Some(direct) => {
+                    answered += 1;
+                    assert_eq!(Some(direct.to_json()), generic, "{source} on {input}");
+                }
+                None => assert!(
+                    !matches!(archived.body, ArchivedBody::Single(_))
+                        || super::direct::direct(
+                            match &archived.body {
+                                ArchivedBody::Single(segment) => &segment.expr,
+                                _ => unreachable!(),
+                            },
+                            &scope
+                        )
+                        .is_none(),
+                    "{source}: the scope's direct form answered, evaluate_direct did not"
+                ),
+            }
+        }
+    }
+    assert!(answered >= 10, "evaluate_direct answered {answered} times");
+}
