@@ -18,7 +18,7 @@ use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
 use super::item::{single_lineage, Item};
 use super::node::{EffectResult, Header, Headers, NodeResponse};
 use super::run_data::TraceEntry;
-use super::value::Value;
+use super::value::{key_eq, Value};
 
 /// `Content-Type` of JSON responses, as n8n sends it.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -130,7 +130,7 @@ pub fn find_webhook<'p>(
                 .iter()
                 // Plans store methods upper case, as runtimes pass them: the exact compare
                 // is the common answer, the case-folding one the fallback.
-                .any(|m| m.as_str() == method || m.as_str().eq_ignore_ascii_case(method))
+                .any(|m| key_eq(m.as_str(), method) || m.as_str().eq_ignore_ascii_case(method))
         {
             return None;
         }
@@ -158,8 +158,9 @@ fn trim_slashes(s: &str) -> &str {
 
 fn match_path<'p>(pattern: &'p str, path: &'p str) -> Option<Vec<(&'p str, &'p str)>> {
     // Without `:name` segments, equal segments are equal strings: one comparison.
-    if !pattern.as_bytes().contains(&b':') {
-        return (pattern == path).then(Vec::new);
+    if !pattern.bytes().any(|b| b == b':') {
+        // `key_eq`: short paths compare in line, not through `memcmp`.
+        return key_eq(pattern, path).then(Vec::new);
     }
     let mut params = Vec::new();
     let mut pattern_segments = pattern.split('/');
@@ -206,7 +207,12 @@ pub fn trigger_item<'a>(
     );
     url.push_str(base_url);
     url.push_str("webhook/");
-    url.push_str(webhook_path.trim_start_matches('/'));
+    // A byte scan: `trim_start_matches('/')` runs a char searcher.
+    let start = webhook_path
+        .bytes()
+        .position(|b| b != b'/')
+        .unwrap_or(webhook_path.len());
+    url.push_str(&webhook_path[start..]);
     let url = url.into_bump_str();
     let members = arena.alloc_slice_copy(&[
         ("headers", Value::Object(headers)),
@@ -233,11 +239,17 @@ pub fn trigger_item<'a>(
 
 /// Parses a query string as Express (qs) does for flat keys: a repeated key becomes an
 /// array, `key=` gives `""`, `+` is a space, `%XX` is decoded.
+#[inline]
 pub fn parse_query<'a>(arena: &'a Bump, query: &str) -> Value<'a> {
     if query.is_empty() {
-        // The common case, without setting up the splitter.
+        // The common case, decided in line without the call.
         return Value::EMPTY_OBJECT;
     }
+    parse_query_pairs(arena, query)
+}
+
+/// [`parse_query`] of a non-empty query string.
+fn parse_query_pairs<'a>(arena: &'a Bump, query: &str) -> Value<'a> {
     let mut members: BumpVec<'a, (&'a str, Value<'a>)> = BumpVec::new_in(arena);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
