@@ -127,8 +127,10 @@ fn object<'a, F: Fn() -> Value<'a>>(
     scope: &mut Direct<'a, F>,
     depth: u32,
 ) -> Option<Value<'a>> {
+    // At least one slot, as the evaluator: a literal is a new object, so `{}` gets an
+    // address of its own (`===` compares addresses; see `value::unique_empty`).
     let mut out: BumpVec<'a, (&'a str, Value<'a>)> =
-        BumpVec::with_capacity_in(keys.len(), scope.arena);
+        BumpVec::with_capacity_in(keys.len().max(1), scope.arena);
     for (key, value) in keys.iter().zip(values.iter()) {
         let ArchivedObjectKey::Static(key) = key else {
             return None;

@@ -233,3 +233,26 @@ fn evaluate_direct_agrees_with_the_evaluator_on_the_item_json() {
     }
     assert!(answered >= 10, "evaluate_direct answered {answered} times");
 }
+
+/// `{}` from the direct form is a new object, as from the evaluator: two of them are not
+/// the same address (`===` compares addresses).
+#[test]
+fn direct_empty_object_literals_have_addresses_of_their_own() {
+    let compiled = compile("={{ {} }}").expect("expression compiles");
+    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
+    let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
+        .expect("valid archive");
+    let arena = Bump::new();
+    let first = super::evaluate_direct(archived, &arena, Value::EMPTY_OBJECT);
+    let second = super::evaluate_direct(archived, &arena, Value::EMPTY_OBJECT);
+    match (first, second) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            assert!(a.is_empty() && b.is_empty());
+            assert!(
+                !std::ptr::eq(a.as_ptr(), b.as_ptr()),
+                "both `{{}}` share an address"
+            );
+        }
+        other => panic!("direct form of `{{}}`: {other:?}"),
+    }
+}
