@@ -71,7 +71,10 @@ fn set_node<'a>(ctx: &mut NodeCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<N
         } else {
             &[]
         };
-        let mut members = BumpVec::with_capacity_in(base.len() + set.assignments.len(), arena);
+        // At least one slot: Set builds a new object, so an empty one gets an address of
+        // its own (`===` compares addresses; see `value::unique_empty`).
+        let capacity = (base.len() + set.assignments.len()).max(1);
+        let mut members = BumpVec::with_capacity_in(capacity, arena);
         members.extend_from_slice(base);
         for assignment in set.assignments.iter() {
             let value = leaf(ctx, &assignment.value, i)?;

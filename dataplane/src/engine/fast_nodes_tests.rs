@@ -253,3 +253,20 @@ fn respond_item_modes_and_fallbacks_agree() {
         same(&workflow, r#"{"a":[1,"x",{"k":null}]}"#);
     }
 }
+
+/// A Set with no assignments and without the input's fields builds a new `{}` each time:
+/// two of them are different objects for `===` (JavaScript identity), typed or generic.
+#[test]
+fn set_empty_objects_have_addresses_of_their_own() {
+    let workflow = chain(
+        vec![set(json!([]), false), set(json!([]), false)],
+        json!({"respondWith": "json", "options": {},
+            "responseBody": "={{ { \"same\": $('N0').item.json === $json, \"json\": $json } }}"}),
+    );
+    let (status, body, _, typed_nodes) = same(&workflow, r#"{"a":1}"#);
+    assert!(typed_nodes >= 2, "both Sets are typed: {typed_nodes}");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"same":false,"json":{}}"#)
+    );
+}

@@ -7,7 +7,7 @@ use linkflow_codec::plan::ArchivedPValue;
 use super::coerce::{json_string, parse_json, set_key, set_path, string_of, string_to_number};
 use crate::engine::item::Item;
 use crate::engine::node::{NodeCtx, NodeError, NodeResult};
-use crate::engine::value::Value;
+use crate::engine::value::{unique_empty, Value};
 
 const CODE_TYPE: &str = "LF-NODE-SET-001";
 const CODE_JSON: &str = "LF-NODE-SET-002";
@@ -87,7 +87,11 @@ fn legacy_item<'a>(
             json = assign(ctx, json, name, value, dot_notation);
         }
     }
-    Ok(json)
+    Ok(if keep_only_set {
+        fresh_if_empty(ctx, json, "none")
+    } else {
+        json
+    })
 }
 
 fn default_legacy_value(group: &str) -> Value<'static> {
@@ -153,7 +157,19 @@ fn v3_item<'a>(
     for (name, value) in new_fields {
         json = assign(ctx, json, name, value, dot_notation);
     }
-    Ok(json)
+    Ok(fresh_if_empty(ctx, json, include))
+}
+
+/// Set builds a new object: an empty one built here (no fields kept, none assigned) gets
+/// an address of its own, as `===` compares addresses (see `value::unique_empty`). `all`
+/// passes the input's object on, as before.
+fn fresh_if_empty<'a>(ctx: &NodeCtx<'a, '_>, json: Value<'a>, include: &str) -> Value<'a> {
+    match json {
+        Value::Object([]) if include != "all" => {
+            Value::Object(unique_empty(ctx.arena, ("", Value::Null)))
+        }
+        _ => json,
+    }
 }
 
 /// `a, b ,c` -> `["a", "b", "c"]`.
