@@ -369,7 +369,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             return self.wait_before_retry(run, wait_ms);
         }
         match result {
-            Ok(NodeOutcome::Effect(request)) => self.suspend(run, request),
+            Ok(NodeOutcome::Effect(request)) => self.suspend(run, *request),
             Ok(NodeOutcome::Output(outputs)) => {
                 self.finish_success(run, Some(outputs));
                 Step::Continue

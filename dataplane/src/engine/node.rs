@@ -47,6 +47,10 @@ use super::value::Value;
 /// What a node run produces.
 pub type NodeResult<'a> = Result<NodeOutcome<'a>, NodeError>;
 
+// Why: the result moves out of every node run; a large variant (an inline error or HTTP
+// request) would make every successful result as large (see `NodeError`, `Effect`).
+const _: () = assert!(std::mem::size_of::<NodeResult<'static>>() <= 24);
+
 /// Items per output: index = output index.
 pub type Outputs<'a> = &'a [Option<&'a [Item<'a>]>];
 
@@ -58,7 +62,9 @@ pub enum NodeOutcome<'a> {
     /// The node succeeded without any data (n8n returns `null`): the branch ends.
     NoData,
     /// The node needs the runtime to perform something, then to be called again.
-    Effect(EffectRequest<'a>),
+    /// In the arena: the rare effect (an HTTP request is large) should not make every
+    /// outcome as large as itself.
+    Effect(&'a EffectRequest<'a>),
 }
 
 /// An asynchronous operation a node asks the runtime to perform.
@@ -135,9 +141,15 @@ pub enum EffectResult<'a> {
     SubWorkflowStarted,
 }
 
-/// A node failure, with n8n's message (traces compare it verbatim).
+/// A node failure, with n8n's message (traces compare it verbatim). Boxed: a
+/// [`NodeResult`] moves on every node run, and the rare error should not make every
+/// successful result as large as itself (the fields read through `Deref`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeError {
+pub struct NodeError(Box<NodeErrorDetail>);
+
+/// The fields of a [`NodeError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeErrorDetail {
     /// Stable LinkFlow code, e.g. `LF-NODE-SET-001`.
     pub code: &'static str,
     /// n8n's error message.
@@ -151,12 +163,17 @@ pub struct NodeError {
 impl NodeError {
     /// An error with a code and n8n's message.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        NodeError {
+        NodeError(Box::new(NodeErrorDetail {
             code,
             message: message.into(),
             description: None,
             item: None,
-        }
+        }))
+    }
+
+    /// The fields, moved out of the box.
+    pub fn into_detail(self) -> NodeErrorDetail {
+        *self.0
     }
 
     /// Attaches the failing item index.
@@ -169,6 +186,20 @@ impl NodeError {
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
+    }
+}
+
+impl std::ops::Deref for NodeError {
+    type Target = NodeErrorDetail;
+
+    fn deref(&self) -> &NodeErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for NodeError {
+    fn deref_mut(&mut self) -> &mut NodeErrorDetail {
+        &mut self.0
     }
 }
 

@@ -100,7 +100,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             self.order.push((run.entry.node, run.run_index));
             self.error = Some(ExecError {
                 code: error.code,
-                message: error.message,
+                message: error.into_detail().message,
                 node: Some(node.name.as_str().to_owned()),
             });
             self.finished = true;

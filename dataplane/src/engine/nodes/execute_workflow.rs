@@ -63,11 +63,13 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
     }
     ctx.state.value = Value::Number(next as f64);
     let items = if each { &input[next..next + 1] } else { input };
-    Ok(NodeOutcome::Effect(EffectRequest::SubWorkflow {
-        workflow_id,
-        items,
-        wait,
-    }))
+    Ok(NodeOutcome::Effect(ctx.arena.alloc(
+        EffectRequest::SubWorkflow {
+            workflow_id,
+            items,
+            wait,
+        },
+    )))
 }
 
 /// The workflow id: a plain string (v1) or a resource locator `{__rl, value, mode}`.

@@ -89,7 +89,9 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
     auth::apply(&credentials, &mut spec);
     let request = build(ctx.arena, &spec).map_err(|e| e.at_item(next))?;
     ctx.state.value = Value::Number(next as f64);
-    Ok(NodeOutcome::Effect(EffectRequest::Http(request)))
+    Ok(NodeOutcome::Effect(
+        ctx.arena.alloc(EffectRequest::Http(request)),
+    ))
 }
 
 /// `{error: {message}}`: the item of a failed request under continue-on-fail.
@@ -132,7 +134,9 @@ fn request_page<'a>(ctx: &mut NodeCtx<'a, '_>, progress: Progress<'a>) -> NodeRe
     auth::apply(&credentials, &mut spec);
     let request = build(ctx.arena, &spec)?;
     ctx.state.value = progress.to_value(ctx.arena);
-    Ok(NodeOutcome::Effect(EffectRequest::Http(request)))
+    Ok(NodeOutcome::Effect(
+        ctx.arena.alloc(EffectRequest::Http(request)),
+    ))
 }
 
 /// Handles the answer to a page request (or the interval timer): the next effect, or
@@ -211,7 +215,9 @@ fn page_done<'a>(
         progress.waiting = true;
         ctx.state.value = progress.to_value(ctx.arena);
         let at_ms = ctx.now_ms + interval_ms.min(pagination::INTERVAL_MS_MAX) as i64;
-        return Ok(Some(NodeOutcome::Effect(EffectRequest::Timer { at_ms })));
+        return Ok(Some(NodeOutcome::Effect(
+            ctx.arena.alloc(EffectRequest::Timer { at_ms }),
+        )));
     }
     request_page(ctx, progress).map(Some)
 }

@@ -34,7 +34,9 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
             ))
         }
     };
-    Ok(NodeOutcome::Effect(EffectRequest::Timer { at_ms }))
+    Ok(NodeOutcome::Effect(
+        ctx.arena.alloc(EffectRequest::Timer { at_ms }),
+    ))
 }
 
 /// `now + amount unit` in epoch milliseconds.
