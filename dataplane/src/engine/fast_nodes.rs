@@ -19,9 +19,9 @@ use linkflow_codec::plan::typed::{
 };
 use linkflow_codec::plan::ArchivedPValue;
 
-use super::expr::evaluate_direct;
+use super::expr::{evaluate_direct, write_direct_json};
 use super::item::Item;
-use super::node::{NodeCtx, NodeResponse, NodeResult};
+use super::node::{NodeCtx, NodeOutcome, NodeResponse, NodeResult};
 use super::nodes::coerce::string_to_number;
 use super::value::{key_eq, Value};
 use super::webhook::json_headers;
@@ -247,6 +247,12 @@ fn respond_node<'a>(
     respond: &'a ArchivedFastRespond,
 ) -> Option<NodeResult<'a>> {
     let input = ctx.main_input();
+    let mut body = Vec::with_capacity(RESPONSE_BODY_BYTES_INITIAL);
+    if matches!(respond.with, ArchivedRespondWith::Json)
+        && write_direct_body(ctx, &respond.body, &mut body).is_some()
+    {
+        return Some(Ok(respond_with(ctx, respond, body)));
+    }
     let data = match respond.with {
         ArchivedRespondWith::Json => match leaf(ctx, &respond.body, 0)? {
             // JSON text is parsed by the generic path (and may be invalid there).
@@ -262,12 +268,41 @@ fn respond_node<'a>(
                 .alloc_slice_fill_iter(input.iter().map(|item| item.json)),
         ),
     };
-    let mut body = Vec::with_capacity(RESPONSE_BODY_BYTES_INITIAL);
     data.write_json(&mut body);
+    Some(Ok(respond_with(ctx, respond, body)))
+}
+
+/// Sets the response and passes the input on.
+fn respond_with<'a>(
+    ctx: &mut NodeCtx<'a, '_>,
+    respond: &ArchivedFastRespond,
+    body: Vec<u8>,
+) -> NodeOutcome<'a> {
     *ctx.response = Some(NodeResponse {
         status: respond.status.to_native(),
         headers: json_headers(),
         body,
     });
-    Some(Ok(ctx.single_output(input)))
+    ctx.single_output(ctx.main_input())
+}
+
+/// A response body that is an object literal with a direct form, written straight to
+/// `body` (item 0's `json` as `$json`, as [`leaf`]); `None` otherwise, `body` unchanged.
+fn write_direct_body<'a>(
+    ctx: &NodeCtx<'a, '_>,
+    raw: &'a ArchivedPValue,
+    body: &mut Vec<u8>,
+) -> Option<()> {
+    if !ctx.direct_exprs {
+        return None;
+    }
+    let ArchivedPValue::Expr(index) = raw else {
+        return None;
+    };
+    let compiled = ctx.plan.expressions.get(index.to_native() as usize)?;
+    let json = ctx
+        .main_input()
+        .first()
+        .map_or(Value::Undefined, |item| item.json);
+    write_direct_json(compiled, ctx.arena, json, body)
 }

@@ -17,11 +17,16 @@ use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKe
 
 use super::eval::set_member;
 use super::{json_path_in, Scope};
-use crate::engine::value::Value;
+use crate::engine::value::{key_eq, write_json_string, Value};
 
 /// Nesting of object literals and arithmetic the direct form follows; deeper expressions
 /// go to the evaluator. Why: bounds the recursion independently of the parser's limits.
 pub const DIRECT_DEPTH_MAX: u32 = 4;
+
+/// Keys of an object literal [`write_object_json`] writes straight out; larger literals
+/// are built as a value first. Why: it checks each key against the earlier ones (a
+/// repeated key changes the member order), quadratic in the key count.
+pub const WRITE_KEYS_MAX: usize = 16;
 
 /// The value of `expr` when it has a direct form, else `None` (evaluate generically).
 pub fn direct<'a, S: Scope<'a> + ?Sized>(expr: &'a ArchivedExpr, scope: &S) -> Option<Value<'a>> {
@@ -139,4 +144,72 @@ fn object<'a, F: Fn() -> Value<'a>>(
         set_member(&mut out, key.as_str(), value);
     }
     Some(Value::Object(out.into_bump_slice()))
+}
+
+/// Writes the JSON of the object literal `expr` (its direct form, `$json` being `json`)
+/// straight to `out`: exactly `Value::write_json` of what [`object`] would build, without
+/// building it. `None` (and `out` as it was) for anything else: not an object literal, a
+/// computed or repeated key (the member order then differs from the source order), too
+/// many keys, a member without a direct form.
+pub fn write_object_json<'a>(
+    expr: &'a ArchivedExpr,
+    arena: &'a Bump,
+    json: Value<'a>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let ArchivedExpr::Object { keys, values } = expr else {
+        return None;
+    };
+    let (keys, values) = (keys.as_slice(), values.as_slice());
+    if keys.len() > WRITE_KEYS_MAX || keys.len() != values.len() {
+        return None;
+    }
+    let mut at = Direct {
+        arena,
+        json: Some(json),
+        source: || json,
+    };
+    let start = out.len();
+    let written = write_members(keys, values, &mut at, out);
+    if written.is_none() {
+        out.truncate(start);
+    }
+    written
+}
+
+fn write_members<'a, F: Fn() -> Value<'a>>(
+    keys: &'a [ArchivedObjectKey],
+    values: &'a [ArchivedExpr],
+    scope: &mut Direct<'a, F>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    out.push(b'{');
+    let mut first = true;
+    for (i, (key, value)) in keys.iter().zip(values.iter()).enumerate() {
+        let ArchivedObjectKey::Static(key) = key else {
+            return None;
+        };
+        let key = key.as_str();
+        let repeated = keys[..i]
+            .iter()
+            .any(|k| matches!(k, ArchivedObjectKey::Static(k) if key_eq(k.as_str(), key)));
+        if repeated {
+            return None;
+        }
+        // Depth 1: as `operand` reaches the members of a top-level literal.
+        let value = operand(value, scope, 1)?;
+        // `JSON.stringify` leaves out undefined members, as `Value::write_json`.
+        if matches!(value, Value::Undefined) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_json_string(key, out);
+        out.push(b':');
+        value.write_json(out);
+    }
+    out.push(b'}');
+    Some(())
 }

@@ -101,6 +101,26 @@ pub fn evaluate_direct<'a>(
     }
 }
 
+/// Writes the JSON of [`evaluate_direct`]'s answer straight to `out` when the expression
+/// is an object literal with a direct form (`{ "a": $json.body.a, "b": $json.b }`, the
+/// usual response body); `None`, with `out` unchanged, otherwise.
+///
+/// Why: a response object is built only to be serialized; writing its members as they
+/// are evaluated saves the object's allocation and member searches.
+pub fn write_direct_json<'a>(
+    expr: &'a ArchivedCompiledExpression,
+    arena: &'a bumpalo::Bump,
+    json: Value<'a>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    match &expr.body {
+        ArchivedBody::Single(segment) if expr.fast => {
+            direct::write_object_json(&segment.expr, arena, json, out)
+        }
+        _ => None,
+    }
+}
+
 /// `{{ $json.a.b }}`, the commonest expression, read straight out of the item: no
 /// evaluator state, no conversions. `None` (evaluate generically) as soon as a step meets
 /// anything but an object, where JavaScript has more to say (`"s".length`, `[1][0]`, a

@@ -256,3 +256,55 @@ fn direct_empty_object_literals_have_addresses_of_their_own() {
         other => panic!("direct form of `{{}}`: {other:?}"),
     }
 }
+
+/// `write_direct_json` writes byte for byte the JSON of the evaluator's answer, or
+/// declines and leaves the buffer as it was.
+#[test]
+fn write_direct_json_writes_the_evaluators_answer() {
+    let inputs = [
+        json!({"body": {"a": 41, "name": "bench"}, "b": 42}),
+        json!({"body": {"a": "x\"y", "name": null}, "b": [1, {"c": true}]}),
+        json!({"body": {"name": "n"}}),
+        json!({"body": 3, "b": {}}),
+    ];
+    let sources = [
+        "={{ { \"a\": $json.body.a, \"name\": $json.body.name, \"b\": $json.b } }}",
+        "={{ {} }}",
+        "={{ { \"a\": $json.missing, \"b\": 1 } }}",
+        "={{ { \"a\": 1, \"b\": 2, \"a\": 3 } }}",
+        "={{ { \"k\\\"ey\": $json.body.a + 1, \"n\": { \"x\": $json.b } } }}",
+        "={{ { [\"a\"]: 1 } }}",
+        "={{ { \"a\": $json.body.a.length } }}",
+        "={{ $json.body }}",
+        "={{ [1, 2] }}",
+    ];
+    let mut written = 0;
+    for input in &inputs {
+        for source in sources {
+            let compiled = compile(source).expect("expression compiles");
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
+            let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
+                .expect("valid archive");
+            let arena = Bump::new();
+            let mut scope = MockScope::new(&arena);
+            let json = Value::from_json(&arena, input);
+            scope.input = arena.alloc_slice_copy(&[Item::new(json)]);
+            let mut out = b"prefix".to_vec();
+            match super::write_direct_json(archived, &arena, json, &mut out) {
+                Some(()) => {
+                    written += 1;
+                    let value = evaluate_generic(archived, &scope).expect("evaluates");
+                    let mut expected = b"prefix".to_vec();
+                    value.write_json(&mut expected);
+                    assert_eq!(
+                        String::from_utf8_lossy(&out),
+                        String::from_utf8_lossy(&expected),
+                        "{source} on {input}"
+                    );
+                }
+                None => assert_eq!(out, b"prefix", "{source} on {input}: buffer changed"),
+            }
+        }
+    }
+    assert!(written >= 8, "write_direct_json wrote {written} times");
+}
