@@ -164,16 +164,7 @@ impl<'a> Value<'a> {
                 out.push(b'{');
                 let mut first = true;
                 for (k, v) in members.iter() {
-                    if matches!(v, Value::Undefined) {
-                        continue;
-                    }
-                    if !first {
-                        out.push(b',');
-                    }
-                    first = false;
-                    write_json_string(k, out);
-                    out.push(b':');
-                    v.write_json(out);
+                    write_json_member(k, *v, &mut first, out);
                 }
                 out.push(b'}');
             }
@@ -230,6 +221,22 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
     }
     let mut buffer = ryu_js::Buffer::new();
     out.extend_from_slice(buffer.format_finite(n).as_bytes());
+}
+
+/// Writes `"key":value` of an object being written, after a comma unless it is the
+/// `first` member; an undefined value is left out, as `JSON.stringify` does.
+#[inline]
+pub(crate) fn write_json_member(key: &str, value: Value<'_>, first: &mut bool, out: &mut Vec<u8>) {
+    if matches!(value, Value::Undefined) {
+        return;
+    }
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    write_json_string(key, out);
+    out.push(b':');
+    value.write_json(out);
 }
 
 /// An empty array or object with an address of its own. Why: `===` compares arrays and

@@ -17,7 +17,7 @@ use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKe
 
 use super::eval::set_member;
 use super::{json_path_in, Scope};
-use crate::engine::value::{key_eq, write_json_string, Value};
+use crate::engine::value::{key_eq, write_json_member, Value};
 
 /// Nesting of object literals and arithmetic the direct form follows; deeper expressions
 /// go to the evaluator. Why: bounds the recursion independently of the parser's limits.
@@ -198,17 +198,7 @@ fn write_members<'a, F: Fn() -> Value<'a>>(
         }
         // Depth 1: as `operand` reaches the members of a top-level literal.
         let value = operand(value, scope, 1)?;
-        // `JSON.stringify` leaves out undefined members, as `Value::write_json`.
-        if matches!(value, Value::Undefined) {
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        write_json_string(key, out);
-        out.push(b':');
-        value.write_json(out);
+        write_json_member(key, value, &mut first, out);
     }
     out.push(b'}');
     Some(())

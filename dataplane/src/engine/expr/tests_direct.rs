@@ -10,23 +10,35 @@ use super::{direct_json_path, evaluate, evaluate_generic};
 use crate::engine::item::Item;
 use crate::engine::value::Value;
 
-/// (direct answer, generic answer, whether the direct read applied) for `source` on `input`.
-fn both_ways(source: &str, input: &Json) -> (Option<Json>, Option<Json>, bool) {
+/// Compiles `source`, archives it as a plan would, and hands `check` the archived form,
+/// the arena, the item's `json` (from `input`) and a scope whose input is that item.
+fn with_expression<R>(
+    source: &str,
+    input: &Json,
+    check: impl for<'a> FnOnce(&'a ArchivedCompiledExpression, &'a Bump, Value<'a>, &MockScope<'a>) -> R,
+) -> R {
     let compiled = compile(source).expect("expression compiles");
     let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
     let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
         .expect("valid archive");
     let arena = Bump::new();
     let mut scope = MockScope::new(&arena);
-    let value = Value::from_json(&arena, input);
-    scope.input = arena.alloc_slice_copy(&[Item::new(value)]);
-    let applied = match &archived.body {
-        ArchivedBody::Single(segment) => direct_json_path(&segment.expr, &scope).is_some(),
-        _ => false,
-    };
-    let direct = evaluate(archived, &scope).ok().map(|v| v.to_json());
-    let generic = evaluate_generic(archived, &scope).ok().map(|v| v.to_json());
-    (direct, generic, applied)
+    let json = Value::from_json(&arena, input);
+    scope.input = arena.alloc_slice_copy(&[Item::new(json)]);
+    check(archived, &arena, json, &scope)
+}
+
+/// (direct answer, generic answer, whether the direct read applied) for `source` on `input`.
+fn both_ways(source: &str, input: &Json) -> (Option<Json>, Option<Json>, bool) {
+    with_expression(source, input, |archived, _, _, scope| {
+        let applied = match &archived.body {
+            ArchivedBody::Single(segment) => direct_json_path(&segment.expr, scope).is_some(),
+            _ => false,
+        };
+        let direct = evaluate(archived, scope).ok().map(|v| v.to_json());
+        let generic = evaluate_generic(archived, scope).ok().map(|v| v.to_json());
+        (direct, generic, applied)
+    })
 }
 
 #[test]
@@ -96,21 +108,15 @@ fn direct_json_path_leaves_non_objects_to_the_evaluator() {
 
 /// (direct-form answer, generic answer, whether the direct form applied) for `source`.
 fn direct_form_both_ways(source: &str, input: &Json) -> (Option<Json>, Option<Json>, bool) {
-    let compiled = compile(source).expect("expression compiles");
-    let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
-    let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
-        .expect("valid archive");
-    let arena = Bump::new();
-    let mut scope = MockScope::new(&arena);
-    let value = Value::from_json(&arena, input);
-    scope.input = arena.alloc_slice_copy(&[Item::new(value)]);
-    let applied = match &archived.body {
-        ArchivedBody::Single(segment) => super::direct::direct(&segment.expr, &scope).is_some(),
-        _ => false,
-    };
-    let direct = evaluate(archived, &scope).ok().map(|v| v.to_json());
-    let generic = evaluate_generic(archived, &scope).ok().map(|v| v.to_json());
-    (direct, generic, applied)
+    with_expression(source, input, |archived, _, _, scope| {
+        let applied = match &archived.body {
+            ArchivedBody::Single(segment) => super::direct::direct(&segment.expr, scope).is_some(),
+            _ => false,
+        };
+        let direct = evaluate(archived, scope).ok().map(|v| v.to_json());
+        let generic = evaluate_generic(archived, scope).ok().map(|v| v.to_json());
+        (direct, generic, applied)
+    })
 }
 
 #[test]
@@ -202,33 +208,27 @@ fn evaluate_direct_agrees_with_the_evaluator_on_the_item_json() {
     let mut answered = 0;
     for input in &inputs {
         for source in sources {
-            let compiled = compile(source).expect("expression compiles");
-            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
-            let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
-                .expect("valid archive");
-            let arena = Bump::new();
-            let mut scope = MockScope::new(&arena);
-            let json = Value::from_json(&arena, input);
-            scope.input = arena.alloc_slice_copy(&[Item::new(json)]);
-            let generic = evaluate_generic(archived, &scope).ok().map(|v| v.to_json());
-            match super::evaluate_direct(archived, &arena, json) {
-                Some(direct) => {
-                    answered += 1;
-                    assert_eq!(Some(direct.to_json()), generic, "{source} on {input}");
+            with_expression(source, input, |archived, arena, json, scope| {
+                let generic = evaluate_generic(archived, scope).ok().map(|v| v.to_json());
+                match super::evaluate_direct(archived, arena, json) {
+                    Some(direct) => {
+                        answered += 1;
+                        assert_eq!(Some(direct.to_json()), generic, "{source} on {input}");
+                    }
+                    None => assert!(
+                        !matches!(archived.body, ArchivedBody::Single(_))
+                            || super::direct::direct(
+                                match &archived.body {
+                                    ArchivedBody::Single(segment) => &segment.expr,
+                                    _ => unreachable!(),
+                                },
+                                scope
+                            )
+                            .is_none(),
+                        "{source}: the scope's direct form answered, evaluate_direct did not"
+                    ),
                 }
-                None => assert!(
-                    !matches!(archived.body, ArchivedBody::Single(_))
-                        || super::direct::direct(
-                            match &archived.body {
-                                ArchivedBody::Single(segment) => &segment.expr,
-                                _ => unreachable!(),
-                            },
-                            &scope
-                        )
-                        .is_none(),
-                    "{source}: the scope's direct form answered, evaluate_direct did not"
-                ),
-            }
+            });
         }
     }
     assert!(answered >= 10, "evaluate_direct answered {answered} times");
@@ -281,29 +281,23 @@ fn write_direct_json_writes_the_evaluators_answer() {
     let mut written = 0;
     for input in &inputs {
         for source in sources {
-            let compiled = compile(source).expect("expression compiles");
-            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&compiled).expect("archives");
-            let archived = rkyv::access::<ArchivedCompiledExpression, rkyv::rancor::Error>(&bytes)
-                .expect("valid archive");
-            let arena = Bump::new();
-            let mut scope = MockScope::new(&arena);
-            let json = Value::from_json(&arena, input);
-            scope.input = arena.alloc_slice_copy(&[Item::new(json)]);
-            let mut out = b"prefix".to_vec();
-            match super::write_direct_json(archived, &arena, json, &mut out) {
-                Some(()) => {
-                    written += 1;
-                    let value = evaluate_generic(archived, &scope).expect("evaluates");
-                    let mut expected = b"prefix".to_vec();
-                    value.write_json(&mut expected);
-                    assert_eq!(
-                        String::from_utf8_lossy(&out),
-                        String::from_utf8_lossy(&expected),
-                        "{source} on {input}"
-                    );
+            with_expression(source, input, |archived, arena, json, scope| {
+                let mut out = b"prefix".to_vec();
+                match super::write_direct_json(archived, arena, json, &mut out) {
+                    Some(()) => {
+                        written += 1;
+                        let value = evaluate_generic(archived, scope).expect("evaluates");
+                        let mut expected = b"prefix".to_vec();
+                        value.write_json(&mut expected);
+                        assert_eq!(
+                            String::from_utf8_lossy(&out),
+                            String::from_utf8_lossy(&expected),
+                            "{source} on {input}"
+                        );
+                    }
+                    None => assert_eq!(out, b"prefix", "{source} on {input}: buffer changed"),
                 }
-                None => assert_eq!(out, b"prefix", "{source} on {input}: buffer changed"),
-            }
+            });
         }
     }
     assert!(written >= 8, "write_direct_json wrote {written} times");
