@@ -68,6 +68,23 @@ pub const CODE_NO_OUTBOUND: &str = "LF-ENGINE-040";
 /// synchronous runner has none; `linkflow run` those of `--workflows`/`--workflow-file`).
 pub const CODE_SUBWORKFLOW_NOT_GIVEN: &str = "LF-ENGINE-041";
 
+/// What a synchronous run answers an effect it does not perform: a timer fires at once
+/// (the run keeps a virtual clock), an HTTP call fails with [`CODE_NO_OUTBOUND`], a
+/// sub-workflow with [`CODE_SUBWORKFLOW_NOT_GIVEN`]. `None` for `Respond` and `Done`, which
+/// are not waiting for a result.
+pub fn synchronous_answer(effect: &Effect<'_>) -> Option<EffectResult<'static>> {
+    match effect {
+        Effect::Timer { .. } => Some(EffectResult::TimerFired),
+        Effect::HttpCall { .. } => Some(EffectResult::HttpFailed(
+            "LF-ENGINE-040: outbound HTTP is not available in this runtime",
+        )),
+        Effect::SubWorkflow { .. } => Some(EffectResult::SubWorkflowFailed(
+            "LF-ENGINE-041: sub-workflows are not available in this runtime",
+        )),
+        Effect::Respond(_) | Effect::Done(_) => None,
+    }
+}
+
 /// A [`RunRequest`] routed to its webhook trigger, in the execution's arena.
 pub struct RoutedRequest<'a> {
     /// The trigger answering it.
@@ -229,25 +246,17 @@ pub fn run_manual<'a, S: Services<'a>>(
         match execution.poll(now_ms) {
             Effect::Done(outcome) => break outcome,
             Effect::Respond(_) => {}
-            Effect::Timer { node, at_ms } => {
+            effect => {
+                let (node, at_ms) = match &effect {
+                    Effect::Timer { node, at_ms } => (*node, *at_ms),
+                    Effect::HttpCall { node, .. } | Effect::SubWorkflow { node, .. } => {
+                        (*node, now_ms)
+                    }
+                    Effect::Respond(_) | Effect::Done(_) => unreachable!("handled above"),
+                };
+                let result = synchronous_answer(&effect).expect("an effect waiting for a result");
                 now_ms = now_ms.max(at_ms);
-                execution.complete(node, EffectResult::TimerFired);
-            }
-            Effect::HttpCall { node, .. } => {
-                execution.complete(
-                    node,
-                    EffectResult::HttpFailed(
-                        "LF-ENGINE-040: outbound HTTP is not available in this runtime",
-                    ),
-                );
-            }
-            Effect::SubWorkflow { node, .. } => {
-                execution.complete(
-                    node,
-                    EffectResult::SubWorkflowFailed(
-                        "LF-ENGINE-041: sub-workflows are not available in this runtime",
-                    ),
-                );
+                execution.complete(node, result);
             }
         }
     };

@@ -402,16 +402,11 @@ fn drive<'a, S: Services<'a>>(
                 } else {
                     on_effect(&effect)
                 };
-                let result = result.unwrap_or(match effect {
-                    // A synchronous run has a virtual clock: a timer fires at once.
-                    Effect::Timer { .. } => EffectResult::TimerFired,
-                    Effect::HttpCall { .. } => EffectResult::HttpFailed(
-                        "LF-ENGINE-040: outbound HTTP is not available in this runtime",
-                    ),
-                    _ => EffectResult::SubWorkflowFailed(
-                        "LF-ENGINE-041: sub-workflows are not available in this runtime",
-                    ),
-                });
+                let result = match result {
+                    Some(result) => result,
+                    None => super::runner::synchronous_answer(&effect)
+                        .expect("an effect waiting for a result"),
+                };
                 if let Some(at_ms) = at_ms {
                     now_ms = now_ms.max(at_ms);
                 }
