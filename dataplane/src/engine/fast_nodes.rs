@@ -13,6 +13,7 @@
 //! and continue-on-fail handling.
 
 use bumpalo::collections::Vec as BumpVec;
+use linkflow_codec::expr::ArchivedCompiledExpression;
 use linkflow_codec::plan::typed::{
     ArchivedCompare, ArchivedFastCondition, ArchivedFastFilter, ArchivedFastOp, ArchivedFastParams,
     ArchivedFastRespond, ArchivedFastSet, ArchivedFieldType, ArchivedRespondWith, ArchivedStringOp,
@@ -44,21 +45,34 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> Option<NodeResult<'a>> {
 /// A leaf parameter for item `item`; `None` when evaluation fails (the generic path then
 /// reports the error with the node's error settings).
 fn leaf<'a>(ctx: &mut NodeCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> Option<Value<'a>> {
-    if ctx.direct_exprs {
-        if let ArchivedPValue::Expr(index) = raw {
-            if let Some(compiled) = ctx.plan.expressions.get(index.to_native() as usize) {
-                // `$json` as the host's scope sees it: item `item` of the main input.
-                let json = ctx
-                    .main_input()
-                    .get(item)
-                    .map_or(Value::Undefined, |item| item.json);
-                if let Some(value) = evaluate_direct(compiled, ctx.arena, json) {
-                    return Some(value);
-                }
-            }
+    if let Some((compiled, json)) = direct_expression(ctx, raw, item) {
+        if let Some(value) = evaluate_direct(compiled, ctx.arena, json) {
+            return Some(value);
         }
     }
     ctx.resolve(raw, item).ok()
+}
+
+/// The compiled expression of `raw` and the `$json` it reads (item `item` of the main
+/// input, as the host's scope sees it), when the services let nodes evaluate direct forms
+/// themselves; `None` otherwise (a literal, or services that evaluate their own way).
+fn direct_expression<'a>(
+    ctx: &NodeCtx<'a, '_>,
+    raw: &'a ArchivedPValue,
+    item: usize,
+) -> Option<(&'a ArchivedCompiledExpression, Value<'a>)> {
+    if !ctx.direct_exprs {
+        return None;
+    }
+    let ArchivedPValue::Expr(index) = raw else {
+        return None;
+    };
+    let compiled = ctx.plan.expressions.get(index.to_native() as usize)?;
+    let json = ctx
+        .main_input()
+        .get(item)
+        .map_or(Value::Undefined, |item| item.json);
+    Some((compiled, json))
 }
 
 fn set_node<'a>(ctx: &mut NodeCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<NodeResult<'a>> {
@@ -293,16 +307,6 @@ fn write_direct_body<'a>(
     raw: &'a ArchivedPValue,
     body: &mut Vec<u8>,
 ) -> Option<()> {
-    if !ctx.direct_exprs {
-        return None;
-    }
-    let ArchivedPValue::Expr(index) = raw else {
-        return None;
-    };
-    let compiled = ctx.plan.expressions.get(index.to_native() as usize)?;
-    let json = ctx
-        .main_input()
-        .first()
-        .map_or(Value::Undefined, |item| item.json);
+    let (compiled, json) = direct_expression(ctx, raw, 0)?;
     write_direct_json(compiled, ctx.arena, json, body)
 }
