@@ -43,8 +43,14 @@ pub const DRAIN_POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// How often a shard looks at its command queue if its doorbell cannot be read (never
 /// seen: a local socket pair does not fail; this keeps the shard controllable if it does).
 pub const DOORBELL_FALLBACK_POLL_INTERVAL: Duration = Duration::from_millis(5);
-/// Longest a draining shard waits for open connections to finish.
+/// Longest a draining shard waits for open connections and executions in flight to finish.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Plan table generation of a draining shard: its plans still route requests, but no
+/// schedule timer belongs to it (installs count up from 0 and never come near it).
+const GENERATION_DRAINING: u64 = u64::MAX - 1;
+/// Plan table generation of a stopped shard (empty table).
+const GENERATION_STOPPED: u64 = u64::MAX;
 
 /// Settings of one shard.
 #[derive(Debug, Clone)]
@@ -371,23 +377,67 @@ async fn control_loop(
     }
 }
 
+/// Stops accepting, ends the schedule timers, lets open connections and every execution in
+/// flight finish (webhook and schedule fires alike, bounded by [`DRAIN_TIMEOUT`]), then makes
+/// the journal durable.
+///
+/// Why executions and not only connections: a schedule fire has no connection. Waiting on
+/// connections alone let the shard stop while fires were still running; their executions
+/// were dropped unjournaled although they had already had effects (HTTP calls made).
 async fn drain(state: &ShardState, stop: &local_channel::LocalSender<()>) {
     tracing::info!(shard = state.config.index, "draining");
     state.ingress.draining.set(true);
     let _ = stop.try_send(());
+    stop_schedules(state);
     let started = Instant::now();
-    while state.ingress.connections.get() > 0 && started.elapsed() < DRAIN_TIMEOUT {
+    while busy(state) && started.elapsed() < DRAIN_TIMEOUT {
         glommio::timer::sleep(DRAIN_POLL_INTERVAL).await;
     }
-    // Dropping the table here ends schedule tasks at their next wake-up check.
+    if busy(state) {
+        tracing::warn!(
+            shard = state.config.index,
+            connections = state.ingress.connections.get(),
+            executions = state.arenas.in_use(),
+            "drain timed out; executions still running are not journaled"
+        );
+    }
     *state.table.borrow_mut() = Rc::new(PlanTable {
-        generation: u64::MAX,
+        generation: GENERATION_STOPPED,
         ..PlanTable::default()
     });
     // Every record appended so far reaches the disk before the shard stops.
     if let Some(journal) = &state.journal {
         journal.close().await;
     }
+}
+
+/// Whether a draining shard still has open connections or executions in flight (every
+/// execution, webhook or schedule fire, holds an arena while it runs).
+fn busy(state: &ShardState) -> bool {
+    state.ingress.connections.get() > 0 || state.arenas.in_use() > 0
+}
+
+/// Ends the schedule timers without changing what requests route to: the same plans under
+/// a generation no timer was started for. Each timer exits when it next wakes and sees the
+/// generation changed, so no fire starts once the drain has begun, while requests already
+/// read on open connections are still answered from the plans they address.
+fn stop_schedules(state: &ShardState) {
+    let old = state.table.borrow().clone();
+    debug_assert!(old.generation < GENERATION_DRAINING, "drained twice");
+    let plans: Vec<Installed> = old
+        .plans
+        .iter()
+        .map(|p| Installed {
+            bytes: p.bytes.clone(),
+            stats: p.stats,
+        })
+        .collect();
+    let router = Router::build(plans.iter().map(|p| p.bytes.plan()));
+    *state.table.borrow_mut() = Rc::new(PlanTable {
+        plans,
+        router,
+        generation: GENERATION_DRAINING,
+    });
 }
 
 /// Builds the next plan table: `added` replaces the plan with the same workflow id,

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -137,23 +137,34 @@ impl Process {
     /// SIGTERM, then waits for the exit (graceful: drains, flushes); SIGKILL after
     /// [`WAIT_MAX`]. Returns whether it exited on its own with success.
     pub fn stop(mut self) -> bool {
+        match self.terminate_within(WAIT_MAX) {
+            Some((status, _)) => status.success(),
+            None => {
+                eprintln!(
+                    "{} did not exit within {WAIT_MAX:?} of SIGTERM; killing it",
+                    self.what
+                );
+                false
+            }
+        }
+    }
+
+    /// SIGTERM, then waits at most `limit` for the exit: its status and how long it took
+    /// after the signal, or `None` when it still runs (dropping the handle kills it).
+    pub fn terminate_within(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {
+        let signalled = Instant::now();
         // SAFETY: kill(2) on the pid of our own child, which has not been waited for.
         unsafe {
             libc_kill(self.child.id() as i32, SIGTERM);
         }
-        let deadline = Instant::now() + WAIT_MAX;
-        while Instant::now() < deadline {
+        while signalled.elapsed() < limit {
             match self.child.try_wait() {
-                Ok(Some(status)) => return status.success(),
+                Ok(Some(status)) => return Some((status, signalled.elapsed())),
                 Ok(None) => std::thread::sleep(EXIT_POLL_INTERVAL),
-                Err(_) => break,
+                Err(_) => return None,
             }
         }
-        eprintln!(
-            "{} did not exit within {WAIT_MAX:?} of SIGTERM; killing it",
-            self.what
-        );
-        false
+        None
     }
 }
 
