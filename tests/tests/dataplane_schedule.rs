@@ -15,9 +15,7 @@ fn every_second() -> serde_json::Value {
     chain(
         "cron-wf",
         vec![
-            json!({"name": "Every second", "type": "n8n-nodes-base.scheduleTrigger", "typeVersion": 1.2,
-                   "position": [0, 0],
-                   "parameters": {"rule": {"interval": [{"field": "seconds", "secondsInterval": 1}]}}}),
+            every_second_trigger(),
             set_node("Set", "fired", "true", "boolean"),
         ],
         json!({}),

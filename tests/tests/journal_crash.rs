@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use journal_common::{journal_ids, linkflow_bin, temp_dir, Dataplane};
+use common::process::linkflow_bin;
+use journal_common::{journal_ids, temp_dir, Dataplane};
 use linkflow_dataplane::journal::FLUSH_INTERVAL_DEFAULT;
 
 /// Client connections driving load.

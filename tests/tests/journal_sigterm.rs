@@ -16,7 +16,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use common::process::{linkflow_bin, Process};
-use common::{chain, set_node, webhook};
+use common::{chain, every_second_trigger, set_node, webhook};
 use journal_common::{http_get, temp_dir};
 use serde_json::{json, Value};
 
@@ -111,16 +111,7 @@ fn write(dir: &Path, name: &str, workflow: &Value) -> String {
 }
 
 fn every_second(id: &str, action: Value) -> Value {
-    chain(
-        id,
-        vec![
-            json!({"name": "Every second", "type": "n8n-nodes-base.scheduleTrigger", "typeVersion": 1.2,
-                   "position": [0, 0],
-                   "parameters": {"rule": {"interval": [{"field": "seconds", "secondsInterval": 1}]}}}),
-            action,
-        ],
-        json!({}),
-    )
+    chain(id, vec![every_second_trigger(), action], json!({}))
 }
 
 fn start(bin: &std::path::PathBuf, journal: &str, workflows: &[&str], extra: &[&str]) -> Process {

@@ -11,8 +11,9 @@ mod journal_common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{chain, set_node, webhook};
-use journal_common::{http_get, linkflow_bin, temp_dir, Dataplane};
+use common::process::linkflow_bin;
+use common::{chain, every_second_trigger, set_node, webhook};
+use journal_common::{http_get, temp_dir, Dataplane};
 use serde_json::{json, Value};
 
 /// Longest a test waits for executions to show up in the history (a loaded CI machine
@@ -63,9 +64,7 @@ fn every_second(id: &str, settings: Value) -> Value {
     chain(
         id,
         vec![
-            json!({"name": "Every second", "type": "n8n-nodes-base.scheduleTrigger", "typeVersion": 1.2,
-                   "position": [0, 0],
-                   "parameters": {"rule": {"interval": [{"field": "seconds", "secondsInterval": 1}]}}}),
+            every_second_trigger(),
             set_node("Set", "fired", "true", "boolean"),
         ],
         settings,

@@ -55,6 +55,13 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
+/// A schedule trigger node named "Every second" that fires every second.
+pub fn every_second_trigger() -> Value {
+    json!({"name": "Every second", "type": "n8n-nodes-base.scheduleTrigger", "typeVersion": 1.2,
+           "position": [0, 0],
+           "parameters": {"rule": {"interval": [{"field": "seconds", "secondsInterval": 1}]}}})
+}
+
 /// A webhook node.
 pub fn webhook(path: &str, method: &str, mode: &str, extra: Value) -> Value {
     let mut parameters =

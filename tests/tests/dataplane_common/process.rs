@@ -134,6 +134,12 @@ impl Process {
         self.child.id()
     }
 
+    /// SIGKILL and reap: no drain, no final flush (crash tests).
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the child");
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then waits for the exit (graceful: drains, flushes); SIGKILL after
     /// [`WAIT_MAX`]. Returns whether it exited on its own with success.
     pub fn stop(mut self) -> bool {
@@ -168,6 +174,8 @@ impl Process {
     }
 }
 
+/// A test that fails or panics while the child runs must not leave it behind: kill it and
+/// reap it (no zombie either).
 impl Drop for Process {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {

@@ -1,14 +1,17 @@
 //! Helpers of the journal tests: the `linkflow dataplane` binary as a child process, a
 //! load client that logs which executions were answered, and admin-port history queries.
+//! A test that includes this module includes `dataplane_common` as `common` too (the child
+//! process handle lives there, shared with every test that spawns `linkflow`).
 
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::common::process::Process;
 
 use serde_json::Value;
 
@@ -23,21 +26,11 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The `linkflow` binary built next to this test (`cargo test --workspace` builds it), or
-/// `LINKFLOW_BIN`.
-pub fn linkflow_bin() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("LINKFLOW_BIN") {
-        return Some(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("linkflow");
-    bin.exists().then_some(bin)
-}
-
-/// A `linkflow dataplane` child process, killed on drop.
+/// A `linkflow dataplane` child process with a journal; the shared [`Process`] handle
+/// kills and reaps it on drop, so a failing or panicking test leaves no server behind.
 pub struct Dataplane {
     /// The process.
-    pub child: Child,
+    pub process: Process,
     /// Webhook address.
     pub webhook: SocketAddr,
     /// Admin address.
@@ -48,86 +41,34 @@ impl Dataplane {
     /// Starts `linkflow dataplane` with `workflow` installed and a journal in `journal`,
     /// returning once it prints its addresses (it does so after every shard serves).
     pub fn start(bin: &Path, workflow: &Path, journal: &Path, extra: &[&str]) -> Dataplane {
-        let mut child = Command::new(bin)
-            .args(["dataplane", "--shards", "2", "--unbound"])
-            .args(["--webhook", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
-            .arg("--workflow")
-            .arg(workflow)
-            .arg("--journal")
-            .arg(journal)
-            .args(extra)
-            .env("LINKFLOW_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("linkflow dataplane starts");
-        let stdout = child.stdout.take().expect("stdout piped");
-        // Logs share stdout: read up to the start line, then keep draining on a thread so
-        // the child never writes into a closed pipe.
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .expect("reads the child's stdout");
-            assert!(n > 0, "linkflow dataplane exited before it served");
-            if line.contains("webhooks on http://") {
-                break;
-            }
-        }
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while reader.read_line(&mut sink).is_ok_and(|n| n > 0) {
-                sink.clear();
-            }
-        });
+        let (workflow, journal) = (workflow.to_string_lossy(), journal.to_string_lossy());
+        let mut args = vec!["dataplane", "--shards", "2", "--unbound"];
+        args.extend(["--webhook", "127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+        args.extend(["--workflow", &workflow, "--journal", &journal]);
+        args.extend(extra);
+        let process = Process::start(&bin.to_path_buf(), &args, &[], "webhooks on http://");
         // "linkflow dataplane: webhooks on http://A admin on http://B"
-        let addr = |marker: &str| -> SocketAddr {
-            let rest = line
-                .split(marker)
-                .nth(1)
-                .unwrap_or_else(|| panic!("no `{marker}` in start line {line:?}"));
-            rest.split_whitespace().next().unwrap().parse().unwrap()
-        };
-        let webhook = addr("webhooks on http://");
-        let admin = addr("admin on http://");
+        let webhook = process.addr_after("webhooks on http://");
+        let admin = process.addr_after("admin on http://");
         Dataplane {
-            child,
+            process,
             webhook,
             admin,
         }
     }
 
     /// SIGKILL: no drain, no final flush.
-    pub fn kill_9(mut self) {
-        self.child.kill().expect("kill -9");
-        let _ = self.child.wait();
+    pub fn kill_9(self) {
+        self.process.kill();
     }
 
-    /// SIGTERM and wait (drain, final flush).
-    pub fn stop(mut self) {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe {
-            libc_kill(self.child.id() as i32, 15);
-        }
-        let _ = self.child.wait();
+    /// SIGTERM and wait (drain, final flush); panics unless it exits with success in time.
+    pub fn stop(self) {
+        assert!(
+            self.process.stop(),
+            "linkflow dataplane exits cleanly on SIGTERM"
+        );
     }
-}
-
-/// A test that fails while the node runs must not leave it behind.
-impl Drop for Dataplane {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, signal: i32) -> i32;
 }
 
 /// A GET with `Connection: close`: status and body.
