@@ -20,8 +20,8 @@ use bumpalo::Bump;
 use criterion::{Criterion, Throughput};
 use linkflow_bench::workflows::transform_workflow;
 use linkflow_codec::plan::ArchivedPlan;
+use linkflow_codec::{compile_workflow, Export};
 use linkflow_dataplane::engine::execution::Config;
-use linkflow_dataplane::engine::runner::compile_workflow;
 use linkflow_dataplane::engine::services::EngineServices;
 use linkflow_dataplane::engine::value::Value;
 use linkflow_dataplane::engine::webhook::{find_webhook, run_webhook, WebhookEnv, WebhookRequest};
@@ -72,7 +72,9 @@ struct Prepared {
 impl Prepared {
     fn new(workflow: &Json, path: &'static str) -> Self {
         Prepared {
-            bytes: compile_workflow(workflow).expect("workflow compiles"),
+            bytes: compile_workflow(Export::Json(workflow))
+                .expect("workflow compiles")
+                .archive(),
             path,
             body: serde_json::from_str(BENCH_BODY).unwrap(),
         }

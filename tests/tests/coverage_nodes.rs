@@ -4,7 +4,8 @@
 //! trigger's schedule, operations rejected at compile time) beside the engine-level unit
 //! tests in `dataplane/src/engine/nodes/coverage_tests.rs`.
 
-use linkflow_dataplane::engine::runner::{compile_workflow, run_workflow, RunOutput};
+use linkflow_codec::{compile_workflow, Export};
+use linkflow_dataplane::engine::runner::{run_workflow, RunOutput};
 use linkflow_dataplane::engine::services::EngineServices;
 use serde_json::{json, Value as Json};
 
@@ -117,7 +118,9 @@ fn html_extract_is_rejected_at_compile_time() {
         ],
         "connections": {"Start": {"main": [[{"node": "N", "type": "main", "index": 0}]]}}
     });
-    let error = compile_workflow(&workflow).unwrap_err();
+    let error = compile_workflow(Export::Json(&workflow))
+        .unwrap_err()
+        .one_per_line();
     assert!(error.contains("LF-CMP-002"), "{error}");
     assert!(error.contains("extractHtmlContent"), "{error}");
 }
@@ -134,8 +137,10 @@ fn interval_trigger_compiles_to_a_schedule_and_odd_periods_do_not() {
             "connections": {"Every": {"main": [[{"node": "N", "type": "main", "index": 0}]]}}
         })
     };
-    assert!(compile_workflow(&workflow(15)).is_ok());
-    let error = compile_workflow(&workflow(7)).unwrap_err();
+    assert!(compile_workflow(Export::Json(&workflow(15))).is_ok());
+    let error = compile_workflow(Export::Json(&workflow(7)))
+        .unwrap_err()
+        .one_per_line();
     assert!(error.contains("LF-CMP-003"), "{error}");
 }
 

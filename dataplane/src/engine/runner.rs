@@ -10,6 +10,7 @@
 
 use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger, ArchivedWebhookTrigger};
+use linkflow_codec::{compile_workflow, Export};
 
 use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
 use super::item::Item;
@@ -334,23 +335,6 @@ pub fn body_json(body: &[u8]) -> serde_json::Value {
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
-/// Compiles an n8n workflow export to plan bytes with the codec's validating compiler.
-/// Every error (unsupported node types, broken connections, malformed expressions ...)
-/// is reported, one per line, with its stable code.
-pub fn compile_workflow(workflow: &serde_json::Value) -> Result<rkyv::util::AlignedVec, String> {
-    use linkflow_codec::{model, plan::compiler, validate::Severity};
-    let document = model::import_value(workflow.clone()).map_err(|e| e.to_string())?;
-    let compiled = compiler::compile(&document.workflow).map_err(|diagnostics| {
-        diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
-    rkyv::to_bytes::<rkyv::rancor::Error>(&compiled.plan).map_err(|e| e.to_string())
-}
-
 /// `linkflow run`: compiles `workflow` and executes it once, for `request` or from the
 /// manual trigger. `services` evaluates expressions and JavaScript.
 pub fn run_workflow<S: for<'a> Services<'a>>(
@@ -360,7 +344,11 @@ pub fn run_workflow<S: for<'a> Services<'a>>(
     base_url: &str,
     started_ms: i64,
 ) -> Result<RunOutput, String> {
-    let bytes = compile_workflow(workflow)?;
+    // Errors one per line, each with its stable code (unsupported node types, broken
+    // connections, malformed expressions ...).
+    let bytes = compile_workflow(Export::Json(workflow))
+        .map_err(|e| e.one_per_line())?
+        .archive();
     let plan = rkyv::access::<ArchivedPlan, rkyv::rancor::Error>(&bytes)
         .map_err(|e| format!("LF-ENGINE-053: {e}"))?;
     let arena = Bump::new();

@@ -7,8 +7,8 @@
 //! `={{ $itemIndex }}` and `={{ $('Node').item.json.path }}`; anything else is an error.
 
 use bumpalo::Bump;
-use linkflow_codec::plan::{compiler, ArchivedPlan, PValue, Plan};
-use linkflow_codec::{model, validate::Severity};
+use linkflow_codec::plan::{ArchivedPlan, PValue, Plan};
+use linkflow_codec::{compile_workflow, CompileExportError, Export};
 
 use super::execution::Services;
 use super::node::{JsMode, JsOutput, NodeError};
@@ -20,18 +20,15 @@ use super::value::Value;
 /// workflow: when it is not, this panics listing every error the codec found (code, node,
 /// path and why), so the test names what to fix.
 pub fn plan_from_workflow(workflow: &serde_json::Value) -> Plan {
-    let document = model::import_value(workflow.clone())
-        .unwrap_or_else(|error| panic!("the test workflow does not import: {error}"));
-    match compiler::compile(&document.workflow) {
+    match compile_workflow(Export::Json(workflow)) {
         Ok(compiled) => compiled.plan,
-        Err(diagnostics) => {
-            let errors: Vec<String> = diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .map(ToString::to_string)
-                .collect();
-            panic!("the test workflow does not compile:\n{}", errors.join("\n"))
+        Err(error @ CompileExportError::Import(_)) => {
+            panic!("the test workflow does not import: {error}")
         }
+        Err(error) => panic!(
+            "the test workflow does not compile:\n{}",
+            error.one_per_line()
+        ),
     }
 }
 

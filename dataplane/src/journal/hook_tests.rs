@@ -9,10 +9,10 @@ use serde_json::{json, Value as Json};
 use super::{level, Finished};
 use crate::engine::execution::{Config, Effect, ExecError, Execution, Outcome, Start};
 use crate::engine::nodes::trigger::manual_item;
-use crate::engine::runner::compile_workflow;
 use crate::engine::services::EngineServices;
 use crate::journal::record::TriggerKind;
 use crate::journal::{recovery, JournalConfig, RecordLevel, ShardJournal};
+use linkflow_codec::{compile_workflow, Export};
 
 /// Manual trigger -> Set: one execution with node data worth keeping.
 fn workflow(settings: Json) -> Json {
@@ -32,7 +32,9 @@ fn workflow(settings: Json) -> Json {
 }
 
 fn compiled(settings: Json) -> rkyv::util::AlignedVec {
-    compile_workflow(&workflow(settings)).expect("the test workflow compiles")
+    compile_workflow(Export::Json(&workflow(settings)))
+        .expect("the test workflow compiles")
+        .archive()
 }
 
 fn plan(bytes: &rkyv::util::AlignedVec) -> &ArchivedPlan {

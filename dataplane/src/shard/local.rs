@@ -13,13 +13,15 @@
 use bumpalo::Bump;
 use linkflow_codec::plan::ArchivedPlan;
 
+use linkflow_codec::{compile_workflow, Export};
+
 use super::clock::{Clock, TimeBase, Timers};
 use super::effects::{drive, drive_responding, EffectEnv, Shared};
 use super::{Installed, PlanBytes, PlanTable, ShardConfig, ShardState};
 use crate::engine::credentials::CredentialMap;
 use crate::engine::execution::{Config, Execution, Start};
 use crate::engine::runner::{
-    compile_workflow, items_json, manual_start, route_request, ManualRun, RunOutput, RunRequest,
+    items_json, manual_start, route_request, ManualRun, RunOutput, RunRequest,
 };
 use crate::engine::services::EngineServices;
 use crate::engine::webhook::{trigger_item, PendingResponse, WebhookRun};
@@ -72,8 +74,8 @@ impl LocalRun {
 /// Compiles an n8n workflow export into plan bytes with the codec's validating compiler
 /// (errors one per line, each with its stable code, as `linkflow run` reports them).
 pub fn compile(workflow: &serde_json::Value) -> Result<PlanBytes, String> {
-    let bytes = compile_workflow(workflow)?;
-    PlanBytes::from_aligned(bytes).map_err(|e| e.to_string())
+    let compiled = compile_workflow(Export::Json(workflow)).map_err(|e| e.one_per_line())?;
+    PlanBytes::from_compiled(&compiled).map_err(|e| e.to_string())
 }
 
 /// `linkflow run`: compiles `workflow` and executes it once, for `request` or from the

@@ -2,9 +2,9 @@
 //! shard (shared read-only through an `Arc`; only installs touch the reference count).
 
 use linkflow_codec::envelope::{self, SealedBytes};
-use linkflow_codec::model;
-use linkflow_codec::plan::{compiler, ArchivedPlan};
-use linkflow_codec::validate::{Diagnostic, Severity};
+use linkflow_codec::plan::ArchivedPlan;
+use linkflow_codec::validate::Diagnostic;
+use linkflow_codec::{compile_workflow, CompileExportError, Compiled, Export};
 use rkyv::util::AlignedVec;
 
 use crate::engine::credentials::CredentialMap;
@@ -121,20 +121,23 @@ impl PlanBytes {
     /// `linkflow compile` does (for `--workflow` local use). A workflow the codec refuses
     /// fails with the codec's code and every error's node, path and reason.
     pub fn from_workflow_json(text: &str) -> Result<Self, PlanError> {
-        let document = model::import(text.as_bytes()).map_err(|e| PlanError {
-            code: e.code,
-            message: format!("at {}: {}", e.path, e.message),
+        let compiled = compile_workflow(Export::Bytes(text.as_bytes())).map_err(|e| match e {
+            CompileExportError::Import(e) => PlanError {
+                code: e.code,
+                message: format!("at {}: {}", e.path, e.message),
+            },
+            CompileExportError::Invalid(_) => compile_error(&e),
         })?;
-        let compiled = compiler::compile(&document.workflow).map_err(|d| compile_error(&d))?;
         for warning in &compiled.warnings {
             tracing::warn!(workflow = %compiled.plan.workflow_name, "{warning}");
         }
-        let bytes =
-            rkyv::to_bytes::<rkyv::rancor::Error>(&compiled.plan).map_err(|e| PlanError {
-                code: CODE_INVALID_PLAN,
-                message: e.to_string(),
-            })?;
-        Self::from_aligned(bytes)
+        Self::from_compiled(&compiled)
+    }
+
+    /// The archive of a plan the codec compiled ([`linkflow_codec::compile_workflow`]),
+    /// validated as any other.
+    pub fn from_compiled(compiled: &Compiled) -> Result<Self, PlanError> {
+        Self::from_aligned(compiled.archive())
     }
 
     /// The plan, read in place.
@@ -197,19 +200,12 @@ fn hex_prefix(hash: &[u8]) -> String {
 
 /// The [`PlanError`] of a workflow the codec refused: the first error's code (the codec's
 /// own `LF-WF-`/`LF-CMP-` code) and every error, each with its code, node, path and reason.
-fn compile_error(diagnostics: &[Diagnostic]) -> PlanError {
-    let errors: Vec<&Diagnostic> = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .take(WORKFLOW_ERRORS_SHOWN_MAX)
-        .collect();
+fn compile_error(refused: &CompileExportError) -> PlanError {
+    let errors: Vec<&Diagnostic> = refused.errors().take(WORKFLOW_ERRORS_SHOWN_MAX).collect();
     // The compiler fails only with at least one error; the fallback code keeps the
     // refusal explicit should that ever change.
     debug_assert!(!errors.is_empty(), "a refused workflow has an error");
-    let total = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let total = refused.errors().count();
     let mut message = format!("the workflow does not compile ({total} error(s))");
     for error in &errors {
         message.push_str("; ");
