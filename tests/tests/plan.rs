@@ -184,3 +184,88 @@ fn garbage_input_is_an_import_error_with_a_code() {
         assert!(error.code.starts_with("LF-"), "{error}");
     }
 }
+
+/// `sole_targets` names an output's child only when a stack entry is all it needs: one
+/// link, into input 0 of a node with no other connected input.
+#[test]
+fn sole_targets_name_only_the_children_that_need_no_link_walk() {
+    let noop = |name: &str, y: i32| {
+        json!({"id": name, "name": name, "type": "n8n-nodes-base.noOp", "typeVersion": 1,
+               "position": [400, y], "parameters": {}})
+    };
+    let to = |node: &str, index: u32| json!({"node": node, "type": "main", "index": index});
+    let workflow = webhook_workflow(
+        json!([
+            {"id": "s", "name": "Set", "type": "n8n-nodes-base.set", "typeVersion": 3.4,
+             "position": [200, 0], "parameters": {"mode": "manual", "assignments": {"assignments": []}}},
+            {"id": "if", "name": "If", "type": "n8n-nodes-base.if", "typeVersion": 2.2,
+             "position": [300, 0], "parameters": {"conditions": {"conditions": [], "combinator": "and"}}},
+            noop("A", 0), noop("B", 100), noop("C", 200), noop("D", 300),
+            {"id": "m", "name": "Merge", "type": "n8n-nodes-base.merge", "typeVersion": 3,
+             "position": [600, 0], "parameters": {}}
+        ]),
+        json!({
+            "Webhook": {"main": [[to("Set", 0)]]},
+            "Set": {"main": [[to("If", 0)]]},
+            "If": {"main": [[to("A", 0)], [to("B", 0), to("C", 0)]]},
+            "A": {"main": [[to("Merge", 0)]]},
+            "B": {"main": [[to("Merge", 1)]]},
+            "C": {"main": [[to("D", 0)]]}
+        }),
+    );
+    let sealed = compile_export(&serde_json::to_vec(&workflow).unwrap()).expect("compiles");
+    let plan = envelope::open(&sealed.bytes).expect("opens");
+    let index = |name: &str| {
+        plan.nodes
+            .iter()
+            .position(|n| n.name.as_str() == name)
+            .unwrap_or_else(|| panic!("node {name}")) as u32
+    };
+    let sole = |name: &str, output: usize| {
+        let slot = plan.outgoing.slot_start[index(name) as usize].to_native() as usize + output;
+        plan.sole_targets[slot].to_native()
+    };
+    assert_eq!(
+        plan.sole_targets.len(),
+        plan.outgoing.link_start.len() - 1,
+        "one entry per output slot"
+    );
+    assert_eq!(sole("Webhook", 0), index("Set"));
+    assert_eq!(sole("Set", 0), index("If"));
+    assert_eq!(sole("If", 0), index("A"));
+    // Two children: ordered by position at run time.
+    assert_eq!(sole("If", 1), linkflow_codec::plan::SEVERAL_CHILDREN);
+    // Merge has two connected inputs: it waits, whichever input its parent feeds.
+    assert_eq!(sole("A", 0), linkflow_codec::plan::SEVERAL_CHILDREN);
+    assert_eq!(sole("B", 0), linkflow_codec::plan::SEVERAL_CHILDREN);
+    assert_eq!(sole("C", 0), index("D"));
+    assert_eq!(sole("D", 0), linkflow_codec::plan::NO_CHILD);
+    assert_eq!(sole("Merge", 0), linkflow_codec::plan::NO_CHILD);
+}
+
+/// An object-literal expression carries its keys rendered as JSON (`"key":`), escaped as
+/// `JSON.stringify` escapes them; computed or repeated keys leave the rendering empty.
+#[test]
+fn object_literal_keys_are_rendered_as_json_once_at_compile_time() {
+    use linkflow_codec::expr::compile;
+    let rendered = |source: &str| compile(source).expect("compiles").object_keys_json;
+    assert_eq!(
+        rendered(
+            r#"={{ { "a": $json.a, "q\"b\\": 1, "t\tn\n": 2, "\u0001": 3, "é😀": 4, "": 5 } }}"#
+        ),
+        [
+            r#""a":"#,
+            r#""q\"b\\":"#,
+            r#""t\tn\n":"#,
+            r#""\u0001":"#,
+            r#""é😀":"#,
+            r#""":"#
+        ]
+    );
+    assert!(rendered(r#"={{ { "a": 1, "a": 2 } }}"#).is_empty());
+    assert!(rendered(r#"={{ { ["a"]: 1 } }}"#).is_empty());
+    assert!(rendered(r#"={{ { ...$json } }}"#).is_empty());
+    assert!(rendered(r#"={{ {} }}"#).is_empty());
+    assert!(rendered(r#"={{ $json.a }}"#).is_empty());
+    assert!(rendered(r#"=x {{ { "a": 1 } }}"#).is_empty());
+}

@@ -51,7 +51,16 @@ pub struct CompiledExpression {
     pub js_reasons: Vec<String>,
     /// Features neither evaluator supports.
     pub unsupported: Vec<String>,
+    /// For `{{ { "k": v, ... } }}` (one segment, an object literal of at most
+    /// [`OBJECT_KEYS_JSON_MAX`] static, distinct keys): each key as its JSON text followed by
+    /// `:`, so a runtime writing the object as JSON copies the key bytes instead of escaping
+    /// and de-duplicating them per execution. Empty for every other expression.
+    pub object_keys_json: Vec<String>,
 }
+
+/// Keys of an object literal [`CompiledExpression::object_keys_json`] renders; larger
+/// literals are left to the runtime's generic writer. Why: bounds the plan's size.
+pub const OBJECT_KEYS_JSON_MAX: usize = 16;
 
 /// The shape of a parameter value.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -143,8 +152,63 @@ pub fn compile(source: &str) -> Result<CompiledExpression, ExprError> {
         fast: classification.js_reasons.is_empty() && classification.unsupported.is_empty(),
         js_reasons: classification.js_reasons,
         unsupported: classification.unsupported,
+        object_keys_json: object_keys_json(&body),
         body,
     })
+}
+
+/// [`CompiledExpression::object_keys_json`] of `body`.
+fn object_keys_json(body: &Body) -> Vec<String> {
+    let Body::Single(Segment {
+        expr: ast::Expr::Object { keys, values },
+        ..
+    }) = body
+    else {
+        return Vec::new();
+    };
+    if keys.is_empty() || keys.len() > OBJECT_KEYS_JSON_MAX || keys.len() != values.len() {
+        return Vec::new();
+    }
+    let mut rendered: Vec<String> = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let ast::ObjectKey::Static(key) = key else {
+            return Vec::new();
+        };
+        // A repeated key keeps its first position with the last value: the member order
+        // then differs from the source order, which the runtime's generic writer handles.
+        let repeated = keys[..i]
+            .iter()
+            .any(|k| matches!(k, ast::ObjectKey::Static(k) if k == key));
+        if repeated {
+            return Vec::new();
+        }
+        let mut text = json_string(key);
+        text.push(':');
+        rendered.push(text);
+    }
+    rendered
+}
+
+/// `s` as `JSON.stringify` writes it: `"`, `\` and the control characters escaped
+/// (`\b \f \n \r \t`, the others as `\u00xx`), everything else as it is.
+pub fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Parses the text after `=` into text and segments.
@@ -208,6 +272,7 @@ impl CompiledExpression {
             fast: true,
             js_reasons: Vec::new(),
             unsupported: Vec::new(),
+            object_keys_json: Vec::new(),
         }
     }
 

@@ -71,6 +71,7 @@ pub fn compile(workflow: &Workflow) -> Result<Compiled, Vec<Diagnostic>> {
         return Err(diagnostics);
     }
     let (outgoing, incoming) = connections(workflow, &new_index, &nodes);
+    let sole_targets = sole_targets(&outgoing, &incoming);
     let plan = Plan {
         workflow_id: workflow.id(),
         workflow_name: workflow.name().to_owned(),
@@ -84,6 +85,7 @@ pub fn compile(workflow: &Workflow) -> Result<Compiled, Vec<Diagnostic>> {
         nodes,
         outgoing,
         incoming,
+        sole_targets,
         triggers,
         expressions: params.into_expressions(),
     };
@@ -295,6 +297,31 @@ fn connections(workflow: &Workflow, new_index: &[u32], nodes: &[PlanNode]) -> (C
             .map(|&(s, o, t, i)| ((t, i), Link { node: s, port: o })),
     );
     (outgoing, incoming)
+}
+
+/// [`Plan::sole_targets`] of the connections.
+fn sole_targets(outgoing: &Csr, incoming: &Csr) -> Vec<u32> {
+    let slot_count = outgoing.link_start.len().saturating_sub(1);
+    // Highest connected input + 1 per node (n8n's `connectionsByDestinationNode[n].main.length`).
+    let connected_inputs = |node: u32| -> u32 {
+        let node = node as usize;
+        let (first, end) = (incoming.slot_start[node], incoming.slot_start[node + 1]);
+        (first..end)
+            .rev()
+            .find(|&s| incoming.link_start[s as usize + 1] > incoming.link_start[s as usize])
+            .map_or(0, |s| s - first + 1)
+    };
+    (0..slot_count)
+        .map(|slot| {
+            let links = &outgoing.links
+                [outgoing.link_start[slot] as usize..outgoing.link_start[slot + 1] as usize];
+            match links {
+                [] => NO_CHILD,
+                [link] if link.port == 0 && connected_inputs(link.node) <= 1 => link.node,
+                _ => SEVERAL_CHILDREN,
+            }
+        })
+        .collect()
 }
 
 /// CSR from slot counts per node and ((node, slot), link) pairs; links keep their

@@ -34,6 +34,13 @@ pub struct Plan {
     pub outgoing: Csr,
     /// Incoming `main` connections (the transpose of `outgoing`).
     pub incoming: Csr,
+    /// Per slot of `outgoing` (a node's output): the one node it feeds, when that is all
+    /// there is to scheduling it — exactly one link, into input 0 of a node with no other
+    /// connected input. Otherwise [`NO_CHILD`] (no link) or [`SEVERAL_CHILDREN`] (anything
+    /// else: the runtime walks the links). Why: finding a chain's next node is the most
+    /// frequent scheduling step, and the link walk costs more than the node's own work on
+    /// simple nodes.
+    pub sole_targets: Vec<u32>,
     /// Trigger table: what starts an execution of this plan.
     pub triggers: Vec<Trigger>,
     /// Every compiled expression, referenced by [`PValue::Expr`].
@@ -43,6 +50,11 @@ pub struct Plan {
     /// `staticData` of the export, kept as a tree (read by triggers that keep state).
     pub static_data: PValue,
 }
+
+/// [`Plan::sole_targets`]: the output has no link.
+pub const NO_CHILD: u32 = u32::MAX;
+/// [`Plan::sole_targets`]: the output's children need the link walk.
+pub const SEVERAL_CHILDREN: u32 = u32::MAX - 1;
 
 /// Workflow settings the runtime uses.
 #[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq)]
