@@ -14,6 +14,7 @@
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKey};
+use rkyv::string::ArchivedString;
 
 use super::eval::set_member;
 use super::{json_path_in, Scope};
@@ -148,11 +149,15 @@ fn object<'a, F: Fn() -> Value<'a>>(
 
 /// Writes the JSON of the object literal `expr` (its direct form, `$json` being `json`)
 /// straight to `out`: exactly `Value::write_json` of what [`object`] would build, without
-/// building it. `None` (and `out` as it was) for anything else: not an object literal, a
-/// computed or repeated key (the member order then differs from the source order), too
-/// many keys, a member without a direct form.
+/// building it. `keys_json` is the plan's rendering of the keys
+/// (`CompiledExpression::object_keys_json`: each key's JSON text and `:`, present when
+/// the keys are static and distinct); without it the keys are checked and escaped here.
+/// `None` (and `out` as it was) for anything else: not an object literal, a computed or
+/// repeated key (the member order then differs from the source order), too many keys, a
+/// member without a direct form.
 pub fn write_object_json<'a>(
     expr: &'a ArchivedExpr,
+    keys_json: &'a [ArchivedString],
     arena: &'a Bump,
     json: Value<'a>,
     out: &mut Vec<u8>,
@@ -170,11 +175,42 @@ pub fn write_object_json<'a>(
         source: || json,
     };
     let start = out.len();
-    let written = write_members(keys, values, &mut at, out);
+    let written = if keys_json.len() == values.len() {
+        write_rendered_members(keys_json, values, &mut at, out)
+    } else {
+        write_members(keys, values, &mut at, out)
+    };
     if written.is_none() {
         out.truncate(start);
     }
     written
+}
+
+/// [`write_members`] with the keys rendered by the plan: copied, not escaped.
+fn write_rendered_members<'a, F: Fn() -> Value<'a>>(
+    keys_json: &'a [ArchivedString],
+    values: &'a [ArchivedExpr],
+    scope: &mut Direct<'a, F>,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    out.push(b'{');
+    let mut first = true;
+    for (key_json, value) in keys_json.iter().zip(values.iter()) {
+        // Depth 1: as `operand` reaches the members of a top-level literal.
+        let value = operand(value, scope, 1)?;
+        // `JSON.stringify` leaves out undefined members.
+        if matches!(value, Value::Undefined) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(key_json.as_bytes());
+        value.write_json(out);
+    }
+    out.push(b'}');
+    Some(())
 }
 
 fn write_members<'a, F: Fn() -> Value<'a>>(

@@ -114,9 +114,13 @@ pub fn write_direct_json<'a>(
     out: &mut Vec<u8>,
 ) -> Option<()> {
     match &expr.body {
-        ArchivedBody::Single(segment) if expr.fast => {
-            direct::write_object_json(&segment.expr, arena, json, out)
-        }
+        ArchivedBody::Single(segment) if expr.fast => direct::write_object_json(
+            &segment.expr,
+            expr.object_keys_json.as_slice(),
+            arena,
+            json,
+            out,
+        ),
         _ => None,
     }
 }

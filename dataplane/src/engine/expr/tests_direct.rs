@@ -275,6 +275,8 @@ fn write_direct_json_writes_the_evaluators_answer() {
         "={{ { \"k\\\"ey\": $json.body.a + 1, \"n\": { \"x\": $json.b } } }}",
         "={{ { [\"a\"]: 1 } }}",
         "={{ { \"a\": $json.body.a.length } }}",
+        // Keys the plan renders with escapes; an undefined member first and in between.
+        "={{ { \"m\": $json.missing, \"q\\\"b\\\\\": $json.b, \"t\\tn\\n\\u0001\": 1, \"x\": $json.nope, \"\u{e9}\": $json.body.name, \"\": 2 } }}",
         "={{ $json.body }}",
         "={{ [1, 2] }}",
     ];

@@ -17,7 +17,9 @@ pub use legacy::{CODE_PARENT_WALK, PARENT_WALK_STEPS_MAX};
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 
-use linkflow_codec::plan::{ArchivedNodeKind, ArchivedPValue, ArchivedPlan};
+use linkflow_codec::plan::{
+    ArchivedNodeKind, ArchivedPValue, ArchivedPlan, NO_CHILD, SEVERAL_CHILDREN,
+};
 
 use super::item::Item;
 use super::node::{lookup, Outputs};
@@ -171,35 +173,60 @@ impl<'a> Scheduler<'a> {
         outputs: Outputs<'a>,
         runs: &[BumpVec<'a, TaskRun<'a>>],
     ) {
-        if self.v1 {
-            // v1 schedules only outputs with items. One child (a chain, an If's taken
-            // branch) needs no ordering: add it straight away.
-            let mut children = 0usize;
-            let mut only = None;
-            for (output, items) in outputs.iter().enumerate() {
-                let Some(items) = items.filter(|items| !items.is_empty()) else {
-                    continue;
-                };
-                for link in self.targets(node, output) {
-                    children += 1;
-                    only = Some((link.node.to_native(), link.port.to_native(), output, items));
-                }
-            }
-            match (children, only) {
-                (0, _) => return,
-                (1, Some((target, input, output, items))) => {
-                    let source = Source {
-                        node,
-                        output: output as u32,
-                        run,
-                    };
-                    self.add_node(target, input as usize, items, source, runs);
-                    return;
-                }
-                _ => {}
-            }
+        if self.v1 && self.add_sole_child(node, run, outputs) {
+            return;
         }
         self.add_children_ordered(node, run, outputs, runs);
+    }
+
+    /// v1's common case: the outputs with items lead to at most one child, and the plan
+    /// says that child needs nothing but a stack entry ([`ArchivedPlan::sole_targets`]).
+    /// Schedules it and returns true; false (nothing done) when the link walk must decide.
+    #[inline]
+    fn add_sole_child(&mut self, node: u32, run: u32, outputs: Outputs<'a>) -> bool {
+        let csr = &self.plan.outgoing;
+        let (Some(first_slot), Some(end_slot)) = (
+            csr.slot_start.get(node as usize),
+            csr.slot_start.get(node as usize + 1),
+        ) else {
+            return false;
+        };
+        let (first_slot, end_slot) = (
+            first_slot.to_native() as usize,
+            end_slot.to_native() as usize,
+        );
+        let mut only = None;
+        for (output, items) in outputs.iter().enumerate() {
+            // v1 schedules only outputs with items.
+            let Some(items) = items.filter(|items| !items.is_empty()) else {
+                continue;
+            };
+            let slot = first_slot + output;
+            if slot >= end_slot {
+                continue;
+            }
+            let target = match self.plan.sole_targets.get(slot).map(|t| t.to_native()) {
+                Some(NO_CHILD) => continue,
+                Some(target) if target != SEVERAL_CHILDREN && only.is_none() => target,
+                // Several children (ordered by position), or a child that needs the
+                // waiting room: the link walk.
+                _ => return false,
+            };
+            if target as usize >= self.plan.nodes.len() {
+                return false;
+            }
+            only = Some((target, output, items));
+        }
+        if let Some((target, output, items)) = only {
+            let source = Source {
+                node,
+                output: output as u32,
+                run,
+            };
+            self.stack
+                .push_front(Entry::single(self.arena, target, items, Some(source)));
+        }
+        true
     }
 
     /// [`Self::add_children`] for several children (v1 orders them by canvas position)
