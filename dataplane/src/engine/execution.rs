@@ -29,7 +29,8 @@ use super::credentials::Credential;
 use super::item::Item;
 use super::limits::{self, Limits};
 use super::node::{
-    EffectResult, Host, JsMode, JsOutput, NodeCtx, NodeError, NodeOutcome, NodeResponse, NodeState,
+    EffectResult, Host, JsMode, JsOutput, NodeCtx, NodeError, NodeOutcome, NodeResponse,
+    NodeResult, NodeState,
 };
 use super::run_data::{ExecView, RunTable};
 use super::schedule::{Entry, Scheduler};
@@ -38,6 +39,7 @@ use super::value::Value;
 mod effects;
 mod record;
 mod trace;
+mod typed;
 
 pub use effects::Effect;
 use effects::Pending;
@@ -325,14 +327,15 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             inputs: stamp_lineage(self.arena, entry.inputs),
             ..entry
         };
-        self.attempt(
-            NodeRun {
-                entry,
-                run_index,
-                try_index: 0,
-            },
-            None,
-        )
+        let run = NodeRun {
+            entry,
+            run_index,
+            try_index: 0,
+        };
+        if self.runs_typed(run.entry.node) {
+            return self.run_typed(run);
+        }
+        self.attempt(run, None)
     }
 
     /// Runs the node once (one try), handling retries and effects.
@@ -368,6 +371,11 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             }
             return self.wait_before_retry(run, wait_ms);
         }
+        self.settle(run, result)
+    }
+
+    /// What a node call's final result (no retry left) does to the execution.
+    fn settle(&mut self, run: NodeRun<'a>, result: NodeResult<'a>) -> Step<'a> {
         match result {
             Ok(NodeOutcome::Effect(request)) => self.suspend(run, *request),
             Ok(NodeOutcome::Output(outputs)) => {
@@ -418,19 +426,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
                 None => NodeOutcome::NoData,
             });
         }
-        // n8n: no input data -> the node does not run (`data: undefined` -> null). v1 looks
-        // for any input with items; legacy v0 only at the first input (a Merge whose first
-        // input got nothing does not run there).
-        let has_input = if self.scheduler.is_v1() {
-            inputs.iter().flatten().any(|items| !items.is_empty())
-        } else {
-            inputs
-                .first()
-                .copied()
-                .flatten()
-                .is_some_and(|items| !items.is_empty())
-        };
-        if !is_trigger(&node.kind) && !has_input {
+        if !is_trigger(&node.kind) && !self.has_input(inputs) {
             return Ok(NodeOutcome::NoData);
         }
         // n8n slices the node's input for executeOnce *after* it computed the data that
@@ -445,6 +441,41 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         } else {
             inputs
         };
+        self.with_ctx(run, inputs, expression_inputs, resume, |ctx| {
+            // The typed form of Set/If/Filter/Respond when the plan has one (`None`: generic).
+            match super::fast_nodes::run(ctx) {
+                Some(result) => result,
+                None => super::nodes::run(ctx),
+            }
+        })
+    }
+
+    /// n8n: no input data -> the node does not run (`data: undefined` -> null). v1 looks
+    /// for any input with items; legacy v0 only at the first input (a Merge whose first
+    /// input got nothing does not run there).
+    fn has_input(&self, inputs: &[Option<&[Item<'a>]>]) -> bool {
+        if self.scheduler.is_v1() {
+            inputs.iter().flatten().any(|items| !items.is_empty())
+        } else {
+            inputs
+                .first()
+                .copied()
+                .flatten()
+                .is_some_and(|items| !items.is_empty())
+        }
+    }
+
+    /// Calls `body` with the node's context (`inputs` for the node, `expression_inputs`
+    /// for what its expressions see) and takes the response it set, if any.
+    fn with_ctx<R>(
+        &mut self,
+        run: NodeRun<'a>,
+        inputs: &'a [Option<&'a [Item<'a>]>],
+        expression_inputs: &'a [Option<&'a [Item<'a>]>],
+        resume: Option<EffectResult<'a>>,
+        body: impl FnOnce(&mut NodeCtx<'a, '_>) -> R,
+    ) -> R {
+        let index = run.entry.node as usize;
         let view = ExecView {
             arena: self.arena,
             plan: self.plan,
@@ -467,7 +498,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             arena: self.arena,
             plan: self.plan,
             node_index: run.entry.node,
-            node,
+            node: &self.plan.nodes[index],
             inputs,
             run_index: run.run_index,
             now_ms: self.now_ms,
@@ -477,11 +508,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             host: &mut host,
             direct_exprs,
         };
-        // The typed form of Set/If/Filter/Respond when the plan has one (`None`: generic).
-        let result = match super::fast_nodes::run(&mut ctx) {
-            Some(result) => result,
-            None => super::nodes::run(&mut ctx),
-        };
+        let result = body(&mut ctx);
         if let Some(response) = response {
             if !self.responded {
                 self.responded = true;

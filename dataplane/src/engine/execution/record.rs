@@ -115,7 +115,12 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
     }
 
     /// Stores a finished run, schedules its children and checks the arena limit.
-    fn record(&mut self, run: NodeRun<'a>, outputs: Outputs<'a>, error: Option<NodeError>) {
+    pub(super) fn record(
+        &mut self,
+        run: NodeRun<'a>,
+        outputs: Outputs<'a>,
+        error: Option<NodeError>,
+    ) {
         let index = run.entry.node as usize;
         self.runs[index].push(TaskRun {
             outputs,

@@ -1,0 +1,65 @@
+//! The short path of a node run: a node with a typed form (Set, If, Filter, Respond to
+//! Webhook) and none of the settings that wrap a node call (retries, onError,
+//! alwaysOutputData, executeOnce, disabled, pinned data).
+//!
+//! Why: on a webhook chain of such nodes, the checks of the general path (`attempt`,
+//! `call_node`, `finish_success`) cost more than the node's own work. Here each run is:
+//! the typed form, the items-per-output limit, the record. Anything else — the typed form
+//! declining a value, an error, an effect — goes to the general path, which then runs the
+//! node from the start: the typed form has no side effects before it answers.
+
+use linkflow_codec::plan::typed::ArchivedFastParams;
+use linkflow_codec::plan::ArchivedOnError;
+
+use super::{Execution, NodeRun, Services, Step};
+use crate::engine::node::NodeOutcome;
+
+impl<'a, S: Services<'a>> Execution<'a, S> {
+    /// Whether node `node` runs on the short path ([`Self::run_typed`]).
+    #[inline]
+    pub(super) fn runs_typed(&self, node: u32) -> bool {
+        let node = &self.plan.nodes[node as usize];
+        let settings = &node.settings;
+        !matches!(node.fast, ArchivedFastParams::None)
+            && !node.disabled
+            && !settings.retry_on_fail
+            && matches!(settings.on_error, ArchivedOnError::StopWorkflow)
+            && !settings.always_output_data
+            && !settings.execute_once
+            // Pinned data replaces a node's output in manual runs: the general path's job.
+            && (!self.config.use_pin_data || self.plan.pin_data.is_empty())
+    }
+
+    /// Runs a node that [`Self::runs_typed`] accepted: what `attempt` → `call_node` →
+    /// `finish_success` do for it, without the settings they check.
+    pub(super) fn run_typed(&mut self, run: NodeRun<'a>) -> Step<'a> {
+        let inputs = run.entry.inputs;
+        if !self.has_input(inputs) {
+            // The node does not run and its branch ends (`finish_success` of no data,
+            // without alwaysOutputData).
+            return Step::Continue;
+        }
+        let result = self.with_ctx(run, inputs, inputs, None, super::super::fast_nodes::run);
+        let outputs = match result {
+            Some(Ok(NodeOutcome::Output(outputs))) => outputs,
+            // The typed form declined: the general path runs the node from the start.
+            None => return self.attempt(run, None),
+            // Whatever else the typed form answered, handled as `attempt` handles it.
+            Some(result) => return self.settle(run, result),
+        };
+        let limit = self.config.limits.items_per_output;
+        if outputs.iter().flatten().any(|items| items.len() > limit) {
+            // The general path reports the limit.
+            self.finish_success(run, Some(outputs));
+            return Step::Continue;
+        }
+        // Typed forms give every item its lineage: nothing for `assign_paired_items`.
+        debug_assert!(outputs
+            .iter()
+            .flatten()
+            .all(|items| items.iter().all(|item| !item.paired.is_empty())));
+        self.last_node = Some(run.entry.node);
+        self.record(run, outputs, None);
+        Step::Continue
+    }
+}
