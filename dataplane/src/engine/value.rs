@@ -115,6 +115,37 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// A `serde_json::Value` as an arena value that borrows its strings and keys from
+    /// `json` (only the arrays and member slices go into the arena). Why: the data plane's
+    /// body parser borrows strings from the request buffer the same way, and copying every
+    /// key and string (one `memcpy` call each) was most of [`Value::from_json`]'s cost.
+    pub fn borrow_json(arena: &'a Bump, json: &'a serde_json::Value) -> Value<'a> {
+        match json {
+            serde_json::Value::Array(items) if items.is_empty() => {
+                Value::Array(unique_empty(arena, Value::Null))
+            }
+            serde_json::Value::Object(members) if members.is_empty() => {
+                Value::Object(unique_empty(arena, ("", Value::Null)))
+            }
+            serde_json::Value::Array(items) => Value::Array(
+                arena.alloc_slice_fill_iter(items.iter().map(|v| Value::borrow_json(arena, v))),
+            ),
+            serde_json::Value::Object(members) => {
+                Value::Object(arena.alloc_slice_fill_iter(members.iter().map(|(k, v)| {
+                    // Scalars in line: the recursive call costs more than converting them.
+                    let value = match v {
+                        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                            Value::borrow_json(arena, v)
+                        }
+                        scalar => scalar_from_json(scalar),
+                    };
+                    (k.as_str(), value)
+                })))
+            }
+            scalar => scalar_from_json(scalar),
+        }
+    }
+
     /// Converts to a `serde_json::Value` with `JSON.stringify` semantics: `undefined`
     /// members are dropped, `undefined` array elements and non-finite numbers become `null`,
     /// integral numbers become JSON integers.
@@ -169,6 +200,19 @@ impl<'a> Value<'a> {
                 out.push(b'}');
             }
         }
+    }
+}
+
+/// A JSON scalar (null, boolean, number, string) as a value borrowing its string;
+/// `Undefined` for arrays and objects (the callers convert those themselves).
+#[inline]
+fn scalar_from_json(json: &serde_json::Value) -> Value<'_> {
+    match json {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        serde_json::Value::String(s) => Value::String(s),
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => Value::Undefined,
     }
 }
 
@@ -291,17 +335,55 @@ fn word8(bytes: &[u8], at: usize) -> u64 {
     u64::from_ne_bytes(word)
 }
 
+/// Strings up to this length are checked and copied in one byte loop by
+/// [`write_json_string`]; longer ones are scanned, then copied with one `memcpy`.
+const STRING_SHORT_BYTES_MAX: usize = 22;
+/// The buffer a short string is written through: the string and its two quotes.
+const STRING_SHORT_BUFFER_BYTES: usize = STRING_SHORT_BYTES_MAX + 2;
+
+/// True for the bytes `JSON.stringify` escapes: control characters, `"` and `\`.
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
 /// Writes `s` as a JSON string literal with `JSON.stringify`'s escapes.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
+    if bytes.len() <= STRING_SHORT_BYTES_MAX {
+        // Short strings (most keys and values): checked and copied in one pass into a
+        // fixed buffer, which goes out whole (a constant-length copy: a few word stores)
+        // and is cut to length. Why: the separate scan, a push per byte or the `memcpy`
+        // call for a few bytes cost more than the bytes themselves. The early exit keeps
+        // LLVM from turning the loop back into a `memcpy` call.
+        let mut buffer = [b'"'; STRING_SHORT_BUFFER_BYTES];
+        for (slot, &b) in buffer[1..].iter_mut().zip(bytes) {
+            if needs_escape(b) {
+                return write_json_string_escaped(bytes, out);
+            }
+            *slot = b;
+        }
+        // The closing quote is already there: the buffer starts as all quotes and is one
+        // byte longer than the longest short string with its opening quote.
+        let end = out.len() + bytes.len() + 2;
+        out.extend_from_slice(&buffer);
+        out.truncate(end);
+        return;
+    }
     // Most keys and values need no escape: one scan, one copy.
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !bytes.iter().any(|&b| needs_escape(b)) {
         out.reserve(bytes.len() + 2);
         out.push(b'"');
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
     }
+    write_json_string_escaped(bytes, out);
+}
+
+/// [`write_json_string`] of a string that has bytes to escape.
+#[cold]
+fn write_json_string_escaped(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -329,133 +411,7 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+// Why a file of its own: the tests are as long as the module.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_eq_agrees_with_str_equality() {
-        let long = "a_key_longer_than_sixteen_bytes";
-        let keys = [
-            "",
-            "a",
-            "b",
-            "ab",
-            "ba",
-            "body",
-            "bodY",
-            "name",
-            "é",
-            "e\u{301}",
-            long,
-            "a_key_longer_than_sixteen_byteS",
-            "sixteen_bytes_ab",
-            "sixteen_bytes_aB",
-        ];
-        for a in keys {
-            for b in keys {
-                assert_eq!(key_eq(a, b), a == b, "{a:?} vs {b:?}");
-            }
-        }
-        // Every length the word compares cover, a difference at every position.
-        for len in 0..=KEY_INLINE_COMPARE_BYTES_MAX + 4 {
-            let a: String = (0..len)
-                .map(|i| char::from(b'a' + (i % 26) as u8))
-                .collect();
-            assert!(key_eq(&a, &a.clone()), "{a:?}");
-            for at in 0..len {
-                let mut b = a.clone().into_bytes();
-                b[at] = b'Z';
-                let b = String::from_utf8(b).unwrap();
-                assert!(!key_eq(&a, &b), "{a:?} vs {b:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn small_integers_print_as_javascript_prints_them() {
-        let print = |n: f64| {
-            let mut out = Vec::new();
-            write_js_number(n, &mut out);
-            String::from_utf8(out).unwrap()
-        };
-        for i in 0..(SMALL_INTEGER_END + 100) {
-            assert_eq!(print(i as f64), i.to_string());
-            assert_eq!(
-                print(-(i as f64)),
-                if i == 0 {
-                    "0".to_owned()
-                } else {
-                    format!("-{i}")
-                }
-            );
-        }
-        assert_eq!(print(-0.0), "0");
-        assert_eq!(print(0.5), "0.5");
-        assert_eq!(print(999.25), "999.25");
-        assert_eq!(print(1e21), "1e+21");
-    }
-
-    fn stringify(v: Value<'_>) -> String {
-        let mut out = Vec::new();
-        v.write_json(&mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn numbers_print_like_javascript() {
-        assert_eq!(stringify(Value::Number(1.0)), "1");
-        assert_eq!(stringify(Value::Number(-0.0)), "0");
-        assert_eq!(stringify(Value::Number(0.1 + 0.2)), "0.30000000000000004");
-        assert_eq!(stringify(Value::Number(1.5e300)), "1.5e+300");
-        assert_eq!(stringify(Value::Number(f64::NAN)), "null");
-        assert_eq!(stringify(Value::Number(f64::INFINITY)), "null");
-        // The integer path and its edges (JavaScript's `String(n)`).
-        for (n, js) in [
-            (42.0, "42"),
-            (-7.0, "-7"),
-            (9_007_199_254_740_991.0, "9007199254740991"),
-            (-9_007_199_254_740_991.0, "-9007199254740991"),
-            (9_007_199_254_740_992.0, "9007199254740992"),
-            (1e21, "1e+21"),
-            (-2.5, "-2.5"),
-            (0.5, "0.5"),
-        ] {
-            assert_eq!(stringify(Value::Number(n)), js, "{n}");
-        }
-    }
-
-    #[test]
-    fn undefined_members_are_dropped_and_elements_become_null() {
-        let members = [("a", Value::Undefined), ("b", Value::Number(2.0))];
-        assert_eq!(stringify(Value::Object(&members)), r#"{"b":2}"#);
-        let items = [Value::Undefined, Value::Bool(true)];
-        assert_eq!(stringify(Value::Array(&items)), "[null,true]");
-    }
-
-    #[test]
-    fn strings_escape_control_characters() {
-        assert_eq!(
-            stringify(Value::String("a\"b\\\n\u{1}é")),
-            "\"a\\\"b\\\\\\n\\u0001é\""
-        );
-    }
-
-    #[test]
-    fn strings_without_escapes_are_copied_whole() {
-        assert_eq!(stringify(Value::String("plain é ✓")), r#""plain é ✓""#);
-        assert_eq!(stringify(Value::String("")), r#""""#);
-        assert_eq!(stringify(Value::String("tail\"")), r#""tail\"""#);
-        assert_eq!(stringify(Value::String("\u{1f}x")), r#""\u001fx""#);
-    }
-
-    #[test]
-    fn json_round_trip_keeps_key_order() {
-        let arena = Bump::new();
-        let json: serde_json::Value =
-            serde_json::from_str(r#"{"z":1,"a":[1,"x",null],"m":{"k":true}}"#).unwrap();
-        let v = Value::from_json(&arena, &json);
-        assert_eq!(stringify(v), r#"{"z":1,"a":[1,"x",null],"m":{"k":true}}"#);
-        assert_eq!(v.to_json(), json);
-    }
-}
+#[path = "value_tests.rs"]
+mod tests;
