@@ -4,6 +4,8 @@
 
 use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
 
+use crate::engine::value::key_eq;
+
 /// Production webhook prefix.
 pub const WEBHOOK_PREFIX: &str = "/webhook/";
 /// Test webhook prefix (served only in test mode).
@@ -23,6 +25,10 @@ pub struct Route {
     /// Index of the trigger in the plan's trigger table.
     pub trigger: usize,
     segments: Vec<Segment>,
+    /// The path without leading and trailing `/` when it has no `:name` segment. Why:
+    /// such a route matches exactly one path, so one compare decides (no segment walk)
+    /// and it has no parameters to extract.
+    static_path: Option<String>,
     /// Accepted methods, upper case; empty accepts any.
     methods: Vec<String>,
 }
@@ -59,20 +65,23 @@ impl Router {
                 let ArchivedTrigger::Webhook(webhook) = trigger else {
                     continue;
                 };
-                let segments = webhook
-                    .path
-                    .as_str()
-                    .trim_matches('/')
+                let path = trim_slashes(webhook.path.as_str());
+                let segments: Vec<Segment> = path
                     .split('/')
                     .map(|s| match s.strip_prefix(':') {
                         Some(name) => Segment::Param(name.to_owned()),
                         None => Segment::Static(s.to_owned()),
                     })
                     .collect();
+                let static_path = segments
+                    .iter()
+                    .all(|s| matches!(s, Segment::Static(_)))
+                    .then(|| path.to_owned());
                 routes.push(Route {
                     plan: plan_index,
                     trigger: trigger_index,
                     segments,
+                    static_path,
                     methods: webhook
                         .methods
                         .iter()
@@ -117,13 +126,14 @@ impl Router {
         } else {
             return Lookup::NotFound;
         };
-        let rest = rest.trim_matches('/');
+        let rest = trim_slashes(rest);
         let mut allow: Option<String> = None;
         for (index, route) in self.routes.iter().enumerate() {
             if !route.matches_path(rest) {
                 continue;
             }
-            if route.methods.is_empty() || route.methods.iter().any(|m| m == method) {
+            // `key_eq`: method names compare in line, not through `memcmp`.
+            if route.methods.is_empty() || route.methods.iter().any(|m| key_eq(m, method)) {
                 return Lookup::Found(index);
             }
             let allow = allow.get_or_insert_with(String::new);
@@ -145,6 +155,14 @@ impl Router {
 
 impl Route {
     fn matches_path(&self, path: &str) -> bool {
+        if let Some(static_path) = &self.static_path {
+            return key_eq(static_path, path);
+        }
+        self.matches_segments(path)
+    }
+
+    /// The segment walk: what [`Route::matches_path`] decides for every route.
+    fn matches_segments(&self, path: &str) -> bool {
         let mut parts = path.split('/');
         for segment in &self.segments {
             match (segment, parts.next()) {
@@ -161,12 +179,19 @@ impl Route {
         &'r self,
         path: &'p str,
     ) -> impl Iterator<Item = (&'r str, &'p str)> + use<'r, 'p> {
-        let rest = path
-            .strip_prefix(WEBHOOK_PREFIX)
-            .or_else(|| path.strip_prefix(WEBHOOK_TEST_PREFIX))
-            .unwrap_or(path)
-            .trim_matches('/');
-        self.segments
+        // A static route has no parameters: nothing to trim or split.
+        let (segments, rest): (&[Segment], &str) = match self.static_path {
+            Some(_) => (&[], ""),
+            None => (
+                &self.segments,
+                trim_slashes(
+                    path.strip_prefix(WEBHOOK_PREFIX)
+                        .or_else(|| path.strip_prefix(WEBHOOK_TEST_PREFIX))
+                        .unwrap_or(path),
+                ),
+            ),
+        };
+        segments
             .iter()
             .zip(rest.split('/'))
             .filter_map(|(segment, part)| match segment {
@@ -174,6 +199,19 @@ impl Route {
                 Segment::Static(_) => None,
             })
     }
+}
+
+/// `s` without leading and trailing `/`. Byte scans: `trim_matches('/')` runs a UTF-8
+/// char searcher, which showed up in the per-request instruction count.
+fn trim_slashes(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b'/')
+        .map_or(0, |last| last + 1);
+    let start = bytes[..end].iter().position(|&b| b != b'/').unwrap_or(end);
+    // `/` is ASCII, so both ends are char boundaries.
+    &s[start..end]
 }
 
 #[cfg(test)]
@@ -215,6 +253,60 @@ mod tests {
             route.params("/webhook/user/42").collect::<Vec<_>>(),
             [("id", "42")]
         );
+    }
+
+    #[test]
+    fn static_routes_match_as_the_segment_walk_does() {
+        let paths = [
+            "hook", "/hook/", "a/b", "/a/b//", "a//b", "", "/", "Hook", "hook2", "a/b/c", "é/✓",
+        ];
+        for pattern in paths {
+            let bytes = plan_bytes(pattern, &["POST"]);
+            let router = Router::build([access(&bytes)]);
+            let route = router.route(0);
+            assert!(route.static_path.is_some(), "{pattern:?}");
+            for path in paths {
+                let rest = trim_slashes(path);
+                assert_eq!(
+                    route.matches_path(rest),
+                    route.matches_segments(rest),
+                    "{pattern:?} vs {path:?}"
+                );
+                let url = format!("/webhook/{path}");
+                let found = matches!(router.lookup("POST", &url, false), Lookup::Found(0));
+                assert_eq!(
+                    found,
+                    route.matches_segments(rest),
+                    "{pattern:?} vs {url:?}"
+                );
+                if found {
+                    assert_eq!(route.params(&url).count(), 0);
+                }
+            }
+        }
+        let bytes = plan_bytes("user/:id/x", &["POST"]);
+        let router = Router::build([access(&bytes)]);
+        assert!(router.route(0).static_path.is_none());
+        assert!(matches!(
+            router.lookup("POST", "/webhook//user/7/x/", false),
+            Lookup::Found(0)
+        ));
+        assert_eq!(
+            router
+                .route(0)
+                .params("/webhook//user/7/x/")
+                .collect::<Vec<_>>(),
+            [("id", "7")]
+        );
+        assert!(matches!(
+            router.lookup("POST", "/webhook/user//x", false),
+            Lookup::NotFound
+        ));
+        // Methods compare exactly (the plan stores them upper case, as requests carry them).
+        assert!(matches!(
+            router.lookup("post", "/webhook/user/7/x", false),
+            Lookup::MethodNotAllowed { .. }
+        ));
     }
 
     #[test]
