@@ -446,6 +446,8 @@ pub struct PendingResponse<'w> {
 
 impl<'w> PendingResponse<'w> {
     /// The response of an execution started by `webhook`; known already for `onReceived`.
+    // In line: a call per execution for a match and a move.
+    #[inline]
     pub fn new(webhook: &'w ArchivedWebhookTrigger) -> Self {
         let response = match webhook.response_mode {
             ArchivedResponseMode::OnReceived => Some(WebhookResponse::json(
@@ -458,6 +460,8 @@ impl<'w> PendingResponse<'w> {
     }
 
     /// A `Respond` effect: the answer in `responseNode` mode when it is the first one.
+    // In line: a call per execution for a match and a move.
+    #[inline]
     pub fn respond(&mut self, node_response: NodeResponse) {
         if matches!(
             self.webhook.response_mode,
