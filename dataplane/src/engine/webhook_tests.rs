@@ -1,0 +1,111 @@
+//! Tests of [`super`]: query strings, path parameters, the trigger item.
+
+use super::*;
+
+fn json(v: Value<'_>) -> String {
+    let mut out = Vec::new();
+    v.write_json(&mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn query_repeated_keys_become_arrays_and_empty_values_strings() {
+    let arena = Bump::new();
+    let q = parse_query(&arena, "a=1&b=x%20y&a=2&empty=&plus=a+b&a=3");
+    assert_eq!(
+        json(q),
+        r#"{"a":["1","2","3"],"b":"x y","empty":"","plus":"a b"}"#
+    );
+}
+
+#[test]
+fn query_keeps_unicode_and_bad_escapes() {
+    let arena = Bump::new();
+    let q = parse_query(&arena, "n=%C3%A9t%C3%A9&bad=%zz&tail=%4");
+    assert_eq!(json(q), r#"{"n":"été","bad":"%zz","tail":"%4"}"#);
+}
+
+#[test]
+fn empty_query_is_an_empty_object() {
+    let arena = Bump::new();
+    assert_eq!(json(parse_query(&arena, "")), "{}");
+    assert_eq!(json(parse_query(&arena, "&&")), "{}");
+}
+
+#[test]
+fn path_params_are_extracted() {
+    assert_eq!(
+        match_path("user/:id/x", "user/42/x"),
+        Some(vec![("id", "42")])
+    );
+    assert_eq!(match_path("user/:id", "user/42/x"), None);
+    assert_eq!(match_path("g/case", "g/other"), None);
+    assert_eq!(match_path("g/case", "g/case"), Some(vec![]));
+    assert_eq!(match_path("g/case", "g/case/x"), None);
+    assert_eq!(match_path("a/:id", "a/é"), Some(vec![("id", "é")]));
+    assert_eq!(trim_slashes("//a/b//"), "a/b");
+    assert_eq!(trim_slashes("///"), "");
+    assert_eq!(trim_slashes_end("é/"), "é");
+}
+
+#[test]
+fn uppercase_check_agrees_with_the_byte_loop() {
+    // Every byte value at every position of every length around the word size.
+    for len in 0..=20 {
+        for at in 0..len {
+            for b in 0..=255u8 {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b;
+                assert_eq!(
+                    has_ascii_uppercase(&bytes),
+                    bytes.iter().any(u8::is_ascii_uppercase),
+                    "{bytes:?}"
+                );
+            }
+        }
+    }
+    for name in [
+        "content-type",
+        "Content-Type",
+        "x-custom-headeR",
+        "é-Z",
+        "\u{7f}\u{80}",
+    ] {
+        assert_eq!(
+            has_ascii_uppercase(name.as_bytes()),
+            name.bytes().any(|b| b.is_ascii_uppercase()),
+            "{name:?}"
+        );
+    }
+}
+
+#[test]
+fn trigger_item_lower_cases_header_names() {
+    let arena = Bump::new();
+    let headers = [
+        ("X-Custom", "v"),
+        ("content-type", "application/json"),
+        ("x-long-header-naMe", "w"),
+    ];
+    let request = WebhookRequest {
+        method: "POST",
+        path: "/webhook/p",
+        query: "",
+        headers: &headers,
+        body: Value::Null,
+    };
+    let item = trigger_item(&arena, &request, &[], "p", "http://127.0.0.1:5690/");
+    assert_eq!(item.json.get("headers").get("x-custom").as_str(), Some("v"));
+    assert_eq!(
+        item.json.get("headers").get("x-long-header-name").as_str(),
+        Some("w")
+    );
+    assert_eq!(
+        item.json.get("headers").get("content-type").as_str(),
+        Some("application/json")
+    );
+    assert_eq!(
+        item.json.get("webhookUrl").as_str(),
+        Some("http://127.0.0.1:5690/webhook/p")
+    );
+}
