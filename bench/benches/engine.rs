@@ -3,6 +3,12 @@
 //! `{"a":41,"name":"bench"}`) and for a 20-node transform workflow. No HTTP, no JSON
 //! parsing of the request: a webhook request value goes in, the response bytes come out.
 //!
+//! Per execution the benchmark does what a shard does per request after HTTP parsing:
+//! the route look-up in the data plane's [`Router`] with the path parameters collected in
+//! the arena (as `shard::handler` does), the body as an arena value whose strings borrow
+//! from the parsed request (`Value::borrow_json`; the shard's parser borrows from the
+//! request buffer the same way), then `run_webhook` and the response bytes.
+//!
 //! Instruction counts: with `LINKFLOW_BENCH_ITERS=N` the binary skips criterion and runs
 //! N executions of the reference workflow in a loop, so that
 //!
@@ -16,15 +22,17 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
+use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use criterion::{Criterion, Throughput};
 use linkflow_bench::workflows::transform_workflow;
-use linkflow_codec::plan::ArchivedPlan;
+use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
 use linkflow_codec::{compile_workflow, Export};
 use linkflow_dataplane::engine::execution::Config;
 use linkflow_dataplane::engine::services::EngineServices;
 use linkflow_dataplane::engine::value::Value;
-use linkflow_dataplane::engine::webhook::{find_webhook, run_webhook, WebhookEnv, WebhookRequest};
+use linkflow_dataplane::engine::webhook::{run_webhook, WebhookEnv, WebhookRequest};
+use linkflow_dataplane::router::{Lookup, Router};
 use serde_json::{json, Value as Json};
 
 #[global_allocator]
@@ -88,16 +96,30 @@ impl Prepared {
 /// One execution: builds the request value in the arena, runs, returns the response
 /// status and body length (so the work cannot be optimised away).
 #[inline(never)]
-fn execute_reference(prepared: &Prepared, plan: &ArchivedPlan, arena: &mut Bump) -> (u16, usize) {
+fn execute_reference(
+    prepared: &Prepared,
+    plan: &ArchivedPlan,
+    router: &Router,
+    arena: &mut Bump,
+) -> (u16, usize) {
     arena.reset();
-    let (trigger, params) = find_webhook(plan, "POST", prepared.path).expect("route");
+    let arena: &Bump = arena;
+    let Lookup::Found(route) = router.lookup("POST", prepared.path, false) else {
+        panic!("{} must be routed", prepared.path);
+    };
+    let route = router.route(route);
+    let ArchivedTrigger::Webhook(trigger) = &plan.triggers[route.trigger] else {
+        unreachable!("the router only indexes webhook triggers");
+    };
+    let mut params = BumpVec::with_capacity_in(2, arena);
+    params.extend(route.params(prepared.path));
     let headers = [("content-type", "application/json")];
     let request = WebhookRequest {
         method: "POST",
         path: prepared.path,
         query: "",
         headers: &headers,
-        body: Value::from_json(arena, &prepared.body),
+        body: Value::borrow_json(arena, &prepared.body),
     };
     let env = WebhookEnv {
         base_url: "http://127.0.0.1:8080/",
@@ -120,10 +142,16 @@ fn main() {
     let reference = Prepared::new(&reference_workflow(), "/webhook/bench");
     let transform = Prepared::new(&transform_workflow(20, 0), "/webhook/t20");
     let mut arena = Bump::with_capacity(64 * 1024);
-    // Plans are validated once when they arrive (as a shard does), not per execution.
+    // Plans are validated and routed once when they arrive (as a shard does), not per
+    // execution.
     let (reference_plan, transform_plan) = (reference.plan(), transform.plan());
-    for (prepared, plan) in [(&reference, reference_plan), (&transform, transform_plan)] {
-        let (status, len) = execute_reference(prepared, plan, &mut arena);
+    let reference_router = Router::build([reference_plan]);
+    let transform_router = Router::build([transform_plan]);
+    for (prepared, plan, router) in [
+        (&reference, reference_plan, &reference_router),
+        (&transform, transform_plan, &transform_router),
+    ] {
+        let (status, len) = execute_reference(prepared, plan, router, &mut arena);
         assert_eq!(status, 200, "{} must answer 200", prepared.path);
         assert!(len > 0, "{} must answer a body", prepared.path);
     }
@@ -133,7 +161,13 @@ fn main() {
     {
         let mut sink = 0usize;
         for _ in 0..iterations {
-            sink += execute_reference(black_box(&reference), reference_plan, &mut arena).1;
+            sink += execute_reference(
+                black_box(&reference),
+                reference_plan,
+                &reference_router,
+                &mut arena,
+            )
+            .1;
         }
         println!("ran {iterations} reference executions ({sink} body bytes)");
         return;
@@ -142,10 +176,24 @@ fn main() {
     let mut group = criterion.benchmark_group("engine");
     group.throughput(Throughput::Elements(1));
     group.bench_function("reference_webhook_bench", |b| {
-        b.iter(|| execute_reference(black_box(&reference), reference_plan, &mut arena))
+        b.iter(|| {
+            execute_reference(
+                black_box(&reference),
+                reference_plan,
+                &reference_router,
+                &mut arena,
+            )
+        })
     });
     group.bench_function("transform_20_nodes", |b| {
-        b.iter(|| execute_reference(black_box(&transform), transform_plan, &mut arena))
+        b.iter(|| {
+            execute_reference(
+                black_box(&transform),
+                transform_plan,
+                &transform_router,
+                &mut arena,
+            )
+        })
     });
     group.finish();
     criterion.final_summary();
