@@ -21,6 +21,8 @@
 //! `record.rs` the finish path (lineage, output rules, run table, children);
 //! `effects.rs` the effects and their answers; `trace.rs` reading the execution back.
 
+use std::mem::ManuallyDrop;
+
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedExecutionOrder, ArchivedNodeKind, ArchivedPlan};
@@ -182,9 +184,12 @@ pub struct Execution<'a, S> {
     config: Config<'a>,
     now_ms: i64,
     scheduler: Scheduler<'a>,
-    // Arena-backed: no heap allocation per node run.
-    runs: RunTable<'a>,
-    order: BumpVec<'a, (u32, u32)>,
+    // Arena-backed: no heap allocation per node run. Never dropped: the arena is reset as
+    // a whole, and dropping an arena vector only rewinds the bump pointer when it was the
+    // last allocation — one check per vector (per node, for the run table) on every
+    // execution, freeing nothing the reset would not.
+    runs: ManuallyDrop<RunTable<'a>>,
+    order: ManuallyDrop<BumpVec<'a, (u32, u32)>>,
     states: &'a mut [NodeState<'a>],
     last_node: Option<u32>,
     error: Option<ExecError>,
@@ -227,8 +232,8 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             config: Config { limits, ..config },
             now_ms: config.started_ms,
             scheduler,
-            runs,
-            order: BumpVec::with_capacity_in(node_count, arena),
+            runs: ManuallyDrop::new(runs),
+            order: ManuallyDrop::new(BumpVec::with_capacity_in(node_count, arena)),
             states: arena.alloc_slice_fill_copy(node_count, NodeState::default()),
             last_node: None,
             error: None,

@@ -9,6 +9,8 @@
 //! back of n8n's stack, which is an insert at index 0 here: O(entries on the stack), and
 //! the stack holds at most one entry per pending node run (bounded by the node-run limit).
 
+use std::mem::ManuallyDrop;
+
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 
@@ -20,7 +22,8 @@ const STACK_ENTRIES_INITIAL: usize = 4;
 /// The execution stack: `pop_front` returns the next node run.
 pub struct Stack<'a> {
     /// Entries, next-to-run last.
-    entries: BumpVec<'a, Entry<'a>>,
+    // Never dropped: see `Execution`'s run table (the arena reset frees it).
+    entries: ManuallyDrop<BumpVec<'a, Entry<'a>>>,
 }
 
 impl<'a> Stack<'a> {
@@ -29,7 +32,7 @@ impl<'a> Stack<'a> {
         Stack {
             // Sized up front: growing an empty arena vector on the first push costs more
             // than one bump allocation here.
-            entries: BumpVec::with_capacity_in(STACK_ENTRIES_INITIAL, arena),
+            entries: ManuallyDrop::new(BumpVec::with_capacity_in(STACK_ENTRIES_INITIAL, arena)),
         }
     }
 
