@@ -270,7 +270,7 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
 /// Writes `"key":value` of an object being written, after a comma unless it is the
 /// `first` member; an undefined value is left out, as `JSON.stringify` does.
 #[inline]
-pub(crate) fn write_json_member(key: &str, value: Value<'_>, first: &mut bool, out: &mut Vec<u8>) {
+fn write_json_member(key: &str, value: Value<'_>, first: &mut bool, out: &mut Vec<u8>) {
     if matches!(value, Value::Undefined) {
         return;
     }

@@ -18,16 +18,11 @@ use rkyv::string::ArchivedString;
 
 use super::eval::set_member;
 use super::{json_path_in, Scope};
-use crate::engine::value::{key_eq, write_json_member, Value};
+use crate::engine::value::Value;
 
 /// Nesting of object literals and arithmetic the direct form follows; deeper expressions
 /// go to the evaluator. Why: bounds the recursion independently of the parser's limits.
 pub const DIRECT_DEPTH_MAX: u32 = 4;
-
-/// Keys of an object literal [`write_object_json`] writes straight out; larger literals
-/// are built as a value first. Why: it checks each key against the earlier ones (a
-/// repeated key changes the member order), quadratic in the key count.
-pub const WRITE_KEYS_MAX: usize = 16;
 
 /// The value of `expr` when it has a direct form, else `None` (evaluate generically).
 pub fn direct<'a, S: Scope<'a> + ?Sized>(expr: &'a ArchivedExpr, scope: &S) -> Option<Value<'a>> {
@@ -150,11 +145,11 @@ fn object<'a, F: Fn() -> Value<'a>>(
 /// Writes the JSON of the object literal `expr` (its direct form, `$json` being `json`)
 /// straight to `out`: exactly `Value::write_json` of what [`object`] would build, without
 /// building it. `keys_json` is the plan's rendering of the keys
-/// (`CompiledExpression::object_keys_json`: each key's JSON text and `:`, present when
-/// the keys are static and distinct); without it the keys are checked and escaped here.
-/// `None` (and `out` as it was) for anything else: not an object literal, a computed or
-/// repeated key (the member order then differs from the source order), too many keys, a
-/// member without a direct form.
+/// (`CompiledExpression::object_keys_json`: each key's JSON text and `:`), present when
+/// the keys are static, distinct and at most `OBJECT_KEYS_JSON_MAX` — then the members
+/// come out in source order. `None` (and `out` as it was) for anything else: not an object
+/// literal, keys the plan did not render (computed, repeated, too many), a member without
+/// a direct form.
 pub fn write_object_json<'a>(
     expr: &'a ArchivedExpr,
     keys_json: &'a [ArchivedString],
@@ -162,11 +157,11 @@ pub fn write_object_json<'a>(
     json: Value<'a>,
     out: &mut Vec<u8>,
 ) -> Option<()> {
-    let ArchivedExpr::Object { keys, values } = expr else {
+    let ArchivedExpr::Object { values, .. } = expr else {
         return None;
     };
-    let (keys, values) = (keys.as_slice(), values.as_slice());
-    if keys.len() > WRITE_KEYS_MAX || keys.len() != values.len() {
+    let values = values.as_slice();
+    if keys_json.len() != values.len() {
         return None;
     }
     let mut at = Direct {
@@ -175,19 +170,14 @@ pub fn write_object_json<'a>(
         source: || json,
     };
     let start = out.len();
-    let written = if keys_json.len() == values.len() {
-        write_rendered_members(keys_json, values, &mut at, out)
-    } else {
-        write_members(keys, values, &mut at, out)
-    };
+    let written = write_members(keys_json, values, &mut at, out);
     if written.is_none() {
         out.truncate(start);
     }
     written
 }
 
-/// [`write_members`] with the keys rendered by the plan: copied, not escaped.
-fn write_rendered_members<'a, F: Fn() -> Value<'a>>(
+fn write_members<'a, F: Fn() -> Value<'a>>(
     keys_json: &'a [ArchivedString],
     values: &'a [ArchivedExpr],
     scope: &mut Direct<'a, F>,
@@ -206,35 +196,9 @@ fn write_rendered_members<'a, F: Fn() -> Value<'a>>(
             out.push(b',');
         }
         first = false;
+        // The key's JSON text and `:`, rendered by the codec.
         out.extend_from_slice(key_json.as_bytes());
         value.write_json(out);
-    }
-    out.push(b'}');
-    Some(())
-}
-
-fn write_members<'a, F: Fn() -> Value<'a>>(
-    keys: &'a [ArchivedObjectKey],
-    values: &'a [ArchivedExpr],
-    scope: &mut Direct<'a, F>,
-    out: &mut Vec<u8>,
-) -> Option<()> {
-    out.push(b'{');
-    let mut first = true;
-    for (i, (key, value)) in keys.iter().zip(values.iter()).enumerate() {
-        let ArchivedObjectKey::Static(key) = key else {
-            return None;
-        };
-        let key = key.as_str();
-        let repeated = keys[..i]
-            .iter()
-            .any(|k| matches!(k, ArchivedObjectKey::Static(k) if key_eq(k.as_str(), key)));
-        if repeated {
-            return None;
-        }
-        // Depth 1: as `operand` reaches the members of a top-level literal.
-        let value = operand(value, scope, 1)?;
-        write_json_member(key, value, &mut first, out);
     }
     out.push(b'}');
     Some(())
