@@ -1,6 +1,7 @@
 //! The short path of a node run: a node with a typed form (Set, If, Filter, Respond to
-//! Webhook) and none of the settings that wrap a node call (retries, onError,
-//! alwaysOutputData, executeOnce, disabled, pinned data).
+//! Webhook) or a trigger that passes its input through, and none of the settings that
+//! wrap a node call (retries, onError, alwaysOutputData, executeOnce, disabled, pinned
+//! data).
 //!
 //! Why: on a webhook chain of such nodes, the checks of the general path (`attempt`,
 //! `call_node`, `finish_success`) cost more than the node's own work. Here each run is:
@@ -13,6 +14,7 @@ use linkflow_codec::plan::ArchivedOnError;
 
 use super::{Execution, NodeRun, Services, Step};
 use crate::engine::node::NodeOutcome;
+use crate::engine::nodes::trigger;
 
 impl<'a, S: Services<'a>> Execution<'a, S> {
     /// Whether node `node` runs on the short path ([`Self::run_typed`]).
@@ -20,7 +22,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
     pub(super) fn runs_typed(&self, node: u32) -> bool {
         let node = &self.plan.nodes[node as usize];
         let settings = &node.settings;
-        !matches!(node.fast, ArchivedFastParams::None)
+        (!matches!(node.fast, ArchivedFastParams::None) || trigger::passes_input(&node.kind))
             && !node.disabled
             && !settings.retry_on_fail
             && matches!(settings.on_error, ArchivedOnError::StopWorkflow)
@@ -34,12 +36,16 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
     /// `finish_success` do for it, without the settings they check.
     pub(super) fn run_typed(&mut self, run: NodeRun<'a>) -> Step<'a> {
         let inputs = run.entry.inputs;
-        if !self.has_input(inputs) {
+        let result = if trigger::passes_input(&self.plan.nodes[run.entry.node as usize].kind) {
+            // Triggers run without input data (their input is the trigger item).
+            Some(Ok(trigger::pass_input(self.arena, inputs)))
+        } else if !self.has_input(inputs) {
             // The node does not run and its branch ends (`finish_success` of no data,
             // without alwaysOutputData).
             return Step::Continue;
-        }
-        let result = self.with_ctx(run, inputs, inputs, None, super::super::fast_nodes::run);
+        } else {
+            self.with_ctx(run, inputs, inputs, None, super::super::fast_nodes::run)
+        };
         let outputs = match result {
             Some(Ok(NodeOutcome::Output(outputs))) => outputs,
             // The typed form declined: the general path runs the node from the start.
@@ -53,7 +59,8 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             self.finish_success(run, Some(outputs));
             return Step::Continue;
         }
-        // Typed forms give every item its lineage: nothing for `assign_paired_items`.
+        // Typed forms give every item its lineage, and a trigger's input items got theirs
+        // when the run started: nothing for `assign_paired_items`.
         debug_assert!(outputs
             .iter()
             .flatten()

@@ -10,7 +10,7 @@ use bumpalo::Bump;
 use linkflow_codec::plan::ArchivedNodeKind;
 
 use crate::engine::item::Item;
-use crate::engine::node::{NodeCtx, NodeResult};
+use crate::engine::node::{NodeCtx, NodeOutcome, NodeResult};
 use crate::engine::value::Value;
 
 /// Runs a trigger node: its input passes through on output 0. The legacy Interval
@@ -20,7 +20,27 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
     if matches!(ctx.node.kind, ArchivedNodeKind::Interval) {
         return Ok(ctx.single_output(manual_item(ctx.arena)));
     }
-    Ok(ctx.single_output(ctx.input(0)))
+    Ok(pass_input(ctx.arena, ctx.inputs))
+}
+
+/// Whether a trigger of `kind` passes its input through ([`pass_input`]): every trigger
+/// but the legacy Interval.
+pub fn passes_input(kind: &ArchivedNodeKind) -> bool {
+    matches!(
+        kind,
+        ArchivedNodeKind::ManualTrigger
+            | ArchivedNodeKind::Webhook
+            | ArchivedNodeKind::ScheduleTrigger
+            | ArchivedNodeKind::Cron
+            | ArchivedNodeKind::ExecuteWorkflowTrigger
+    )
+}
+
+/// A trigger's run: its input 0 (the trigger items) on output 0. Needs nothing of a node
+/// context, so the execution's short path calls it without building one.
+pub fn pass_input<'a>(arena: &'a Bump, inputs: &'a [Option<&'a [Item<'a>]>]) -> NodeOutcome<'a> {
+    let items: &'a [Item<'a>] = inputs.first().copied().flatten().unwrap_or(&[]);
+    NodeOutcome::Output(arena.alloc_slice_copy(&[Some(items)]))
 }
 
 /// The item a manual trigger emits (`{}`), as n8n's manual trigger does.
