@@ -558,17 +558,10 @@ impl<'a, S: Services<'a>> Host<'a> for HostAdapter<'_, 'a, '_, S> {
     }
 }
 
-/// Trigger kinds run without input data (their input is the trigger item).
+/// Trigger kinds run without input data (their input is the trigger item): those that
+/// pass it through, and the legacy Interval, which emits `{}` instead.
 fn is_trigger(kind: &ArchivedNodeKind) -> bool {
-    matches!(
-        kind,
-        ArchivedNodeKind::ManualTrigger
-            | ArchivedNodeKind::Webhook
-            | ArchivedNodeKind::ScheduleTrigger
-            | ArchivedNodeKind::Cron
-            | ArchivedNodeKind::ExecuteWorkflowTrigger
-            | ArchivedNodeKind::Interval
-    )
+    super::nodes::trigger::passes_input(kind) || matches!(kind, ArchivedNodeKind::Interval)
 }
 
 /// JavaScript truthiness.
