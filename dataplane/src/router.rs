@@ -5,6 +5,7 @@
 use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
 
 use crate::engine::value::key_eq;
+use crate::engine::webhook::trim_slashes;
 
 /// Production webhook prefix.
 pub const WEBHOOK_PREFIX: &str = "/webhook/";
@@ -201,19 +202,6 @@ impl Route {
                 Segment::Static(_) => None,
             })
     }
-}
-
-/// `s` without leading and trailing `/`. Byte scans: `trim_matches('/')` runs a UTF-8
-/// char searcher, which showed up in the per-request instruction count.
-fn trim_slashes(s: &str) -> &str {
-    let bytes = s.as_bytes();
-    let end = bytes
-        .iter()
-        .rposition(|&b| b != b'/')
-        .map_or(0, |last| last + 1);
-    let start = bytes[..end].iter().position(|&b| b != b'/').unwrap_or(end);
-    // `/` is ASCII, so both ends are char boundaries.
-    &s[start..end]
 }
 
 #[cfg(test)]

@@ -149,8 +149,9 @@ fn trim_slashes_end(s: &str) -> &str {
     &s[..end]
 }
 
-/// `s` without leading and trailing `/`.
-fn trim_slashes(s: &str) -> &str {
+/// `s` without leading and trailing `/` (byte scans, as [`trim_slashes_end`]); the data
+/// plane's router trims with it too.
+pub(crate) fn trim_slashes(s: &str) -> &str {
     let s = trim_slashes_end(s);
     let start = s.bytes().position(|b| b != b'/').unwrap_or(s.len());
     &s[start..]
