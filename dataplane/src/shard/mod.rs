@@ -138,7 +138,7 @@ pub struct InstalledPlan {
 }
 
 /// A plan installed on a shard.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Installed {
     pub(crate) bytes: Arc<PlanBytes>,
     /// Index of the workflow's counters in the shard metrics.
@@ -147,7 +147,7 @@ pub(crate) struct Installed {
 
 /// A shard's immutable plan table. Swapped whole on install; requests hold an `Rc` of
 /// the table they were admitted on, so in-flight executions finish on their old plan.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct PlanTable {
     pub(crate) plans: Vec<Installed>,
     pub(crate) router: Router,
@@ -422,22 +422,15 @@ fn busy(state: &ShardState) -> bool {
 /// generation changed, so no fire starts once the drain has begun, while requests already
 /// read on open connections are still answered from the plans they address.
 fn stop_schedules(state: &ShardState) {
-    let old = state.table.borrow().clone();
-    debug_assert!(old.generation < GENERATION_DRAINING, "drained twice");
-    let plans: Vec<Installed> = old
-        .plans
-        .iter()
-        .map(|p| Installed {
-            bytes: p.bytes.clone(),
-            stats: p.stats,
-        })
-        .collect();
-    let router = Router::build(plans.iter().map(|p| p.bytes.plan()));
-    *state.table.borrow_mut() = Rc::new(PlanTable {
-        plans,
-        router,
-        generation: GENERATION_DRAINING,
-    });
+    let draining = {
+        let old = state.table.borrow();
+        debug_assert!(old.generation < GENERATION_DRAINING, "drained twice");
+        PlanTable {
+            generation: GENERATION_DRAINING,
+            ..PlanTable::clone(&old)
+        }
+    };
+    *state.table.borrow_mut() = Rc::new(draining);
 }
 
 /// Builds the next plan table: `added` replaces the plan with the same workflow id,
@@ -452,10 +445,7 @@ fn install(state: &Rc<ShardState>, added: Option<Arc<PlanBytes>>, removed: Optio
             let id = p.bytes.workflow_id();
             Some(id) != removed && Some(id) != replaced.as_deref()
         })
-        .map(|p| Installed {
-            bytes: p.bytes.clone(),
-            stats: p.stats,
-        })
+        .cloned()
         .collect();
     if let Some(bytes) = added {
         let stats = state
