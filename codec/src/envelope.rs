@@ -64,14 +64,20 @@ pub enum EnvelopeError {
     Misaligned,
 }
 
-/// Seals a plan: returns the bytes and the plan id.
-pub fn seal(plan: &Plan) -> (SealedBytes, String) {
+/// The plan as a bare rkyv archive (no envelope), aligned for `rkyv::access`: what
+/// [`seal`] wraps and a data plane installs.
+pub fn archive(plan: &Plan) -> rkyv::util::AlignedVec {
     // Serialising an in-memory plan cannot fail: the only error sources of rkyv's default
     // serializer are allocation failures, which abort anyway.
-    let archive = match rkyv::to_bytes::<rkyv::rancor::Error>(plan) {
+    match rkyv::to_bytes::<rkyv::rancor::Error>(plan) {
         Ok(archive) => archive,
         Err(error) => unreachable!("serialising a plan in memory failed: {error}"),
-    };
+    }
+}
+
+/// Seals a plan: returns the bytes and the plan id.
+pub fn seal(plan: &Plan) -> (SealedBytes, String) {
+    let archive = archive(plan);
     let hash = blake3::hash(&archive);
     let mut out = SealedBytes::with_capacity(HEADER_BYTES + archive.len());
     out.extend_from_slice(&MAGIC);

@@ -94,12 +94,7 @@ pub fn compile_workflow(export: Export<'_>) -> Result<Compiled, CompileExportErr
 impl Compiled {
     /// The plan as an rkyv archive (no envelope), aligned for `rkyv::access`.
     pub fn archive(&self) -> rkyv::util::AlignedVec {
-        // Serialising an in-memory plan cannot fail: the only error sources of rkyv's
-        // default serializer are allocation failures, which abort anyway.
-        match rkyv::to_bytes::<rkyv::rancor::Error>(&self.plan) {
-            Ok(archive) => archive,
-            Err(error) => unreachable!("serialising a plan in memory failed: {error}"),
-        }
+        envelope::archive(&self.plan)
     }
 
     /// The plan sealed ([`envelope::seal`]), with its plan id and the warnings.

@@ -58,7 +58,7 @@ pub fn set_param(plan: &mut Plan, node: &str, key: &str, value: &str) {
 
 /// Serialises a plan into aligned bytes that can be accessed as an [`ArchivedPlan`].
 pub fn archive(plan: &Plan) -> rkyv::util::AlignedVec {
-    rkyv::to_bytes::<rkyv::rancor::Error>(plan).expect("plan serialises")
+    linkflow_codec::envelope::archive(plan)
 }
 
 /// Accesses archived plan bytes (validated: tests may hand in any bytes).
