@@ -91,28 +91,7 @@ impl<'a> Value<'a> {
 
     /// Copies a `serde_json::Value` into the arena.
     pub fn from_json(arena: &'a Bump, json: &serde_json::Value) -> Value<'a> {
-        match json {
-            serde_json::Value::Null => Value::Null,
-            serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-            serde_json::Value::String(s) => Value::String(arena.alloc_str(s)),
-            serde_json::Value::Array(items) if items.is_empty() => {
-                Value::Array(unique_empty(arena, Value::Null))
-            }
-            serde_json::Value::Object(members) if members.is_empty() => {
-                Value::Object(unique_empty(arena, ("", Value::Null)))
-            }
-            serde_json::Value::Array(items) => Value::Array(
-                arena.alloc_slice_fill_iter(items.iter().map(|v| Value::from_json(arena, v))),
-            ),
-            serde_json::Value::Object(members) => Value::Object(
-                arena.alloc_slice_fill_iter(
-                    members
-                        .iter()
-                        .map(|(k, v)| (&*arena.alloc_str(k), Value::from_json(arena, v))),
-                ),
-            ),
-        }
+        convert_json(arena, json, &|s| arena.alloc_str(s))
     }
 
     /// A `serde_json::Value` as an arena value that borrows its strings and keys from
@@ -120,30 +99,7 @@ impl<'a> Value<'a> {
     /// body parser borrows strings from the request buffer the same way, and copying every
     /// key and string (one `memcpy` call each) was most of [`Value::from_json`]'s cost.
     pub fn borrow_json(arena: &'a Bump, json: &'a serde_json::Value) -> Value<'a> {
-        match json {
-            serde_json::Value::Array(items) if items.is_empty() => {
-                Value::Array(unique_empty(arena, Value::Null))
-            }
-            serde_json::Value::Object(members) if members.is_empty() => {
-                Value::Object(unique_empty(arena, ("", Value::Null)))
-            }
-            serde_json::Value::Array(items) => Value::Array(
-                arena.alloc_slice_fill_iter(items.iter().map(|v| Value::borrow_json(arena, v))),
-            ),
-            serde_json::Value::Object(members) => {
-                Value::Object(arena.alloc_slice_fill_iter(members.iter().map(|(k, v)| {
-                    // Scalars in line: the recursive call costs more than converting them.
-                    let value = match v {
-                        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-                            Value::borrow_json(arena, v)
-                        }
-                        scalar => scalar_from_json(scalar),
-                    };
-                    (k.as_str(), value)
-                })))
-            }
-            scalar => scalar_from_json(scalar),
-        }
+        convert_json(arena, json, &|s| s)
     }
 
     /// Converts to a `serde_json::Value` with `JSON.stringify` semantics: `undefined`
@@ -203,15 +159,51 @@ impl<'a> Value<'a> {
     }
 }
 
-/// A JSON scalar (null, boolean, number, string) as a value borrowing its string;
-/// `Undefined` for arrays and objects (the callers convert those themselves).
+/// [`Value::from_json`] and [`Value::borrow_json`]: arrays and member slices go into the
+/// arena, strings and keys through `text` (copied or borrowed).
+fn convert_json<'a, 'j>(
+    arena: &'a Bump,
+    json: &'j serde_json::Value,
+    text: &impl Fn(&'j str) -> &'a str,
+) -> Value<'a> {
+    match json {
+        serde_json::Value::Array(items) if items.is_empty() => {
+            Value::Array(unique_empty(arena, Value::Null))
+        }
+        serde_json::Value::Object(members) if members.is_empty() => {
+            Value::Object(unique_empty(arena, ("", Value::Null)))
+        }
+        serde_json::Value::Array(items) => Value::Array(
+            arena.alloc_slice_fill_iter(items.iter().map(|v| convert_json(arena, v, text))),
+        ),
+        serde_json::Value::Object(members) => {
+            Value::Object(arena.alloc_slice_fill_iter(members.iter().map(|(k, v)| {
+                // Scalars in line: the recursive call costs more than converting them.
+                let value = match v {
+                    serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                        convert_json(arena, v, text)
+                    }
+                    scalar => scalar_from_json(scalar, text),
+                };
+                (text(k.as_str()), value)
+            })))
+        }
+        scalar => scalar_from_json(scalar, text),
+    }
+}
+
+/// A JSON scalar (null, boolean, number, string, its text through `text`); `Undefined`
+/// for arrays and objects (the callers convert those themselves).
 #[inline]
-fn scalar_from_json(json: &serde_json::Value) -> Value<'_> {
+fn scalar_from_json<'a, 'j>(
+    json: &'j serde_json::Value,
+    text: &impl Fn(&'j str) -> &'a str,
+) -> Value<'a> {
     match json {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-        serde_json::Value::String(s) => Value::String(s),
+        serde_json::Value::String(s) => Value::String(text(s)),
         serde_json::Value::Array(_) | serde_json::Value::Object(_) => Value::Undefined,
     }
 }
