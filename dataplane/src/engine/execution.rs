@@ -270,18 +270,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
                 }
                 continue;
             }
-            let elapsed_ms = self
-                .services
-                .now_ms()
-                .saturating_sub(self.config.started_ms);
-            if elapsed_ms > 0 && elapsed_ms as u64 > self.config.limits.execution_time_ms {
-                self.fail(
-                    limits::CODE_TIME,
-                    format!(
-                        "execution exceeded its time limit of {} ms",
-                        self.config.limits.execution_time_ms
-                    ),
-                );
+            if self.out_of_time() {
                 continue;
             }
             let Some(entry) = self.scheduler.pop() else {
@@ -294,6 +283,27 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         }
     }
 
+    /// The wall-time limit, checked before every node run: fails the execution and
+    /// returns true once it is exceeded.
+    #[inline]
+    fn out_of_time(&mut self) -> bool {
+        let elapsed_ms = self
+            .services
+            .now_ms()
+            .saturating_sub(self.config.started_ms);
+        if elapsed_ms > 0 && elapsed_ms as u64 > self.config.limits.execution_time_ms {
+            self.fail(
+                limits::CODE_TIME,
+                format!(
+                    "execution exceeded its time limit of {} ms",
+                    self.config.limits.execution_time_ms
+                ),
+            );
+            return true;
+        }
+        false
+    }
+
     fn fail(&mut self, code: &'static str, message: String) {
         self.error = Some(ExecError {
             code,
@@ -303,44 +313,58 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         self.finished = true;
     }
 
-    /// Starts a node run popped from the stack.
-    fn start_run(&mut self, entry: Entry<'a>) -> Step<'a> {
-        self.node_runs += 1;
-        if self.node_runs > self.config.limits.node_runs {
-            self.fail(
-                limits::CODE_NODE_RUNS,
-                format!(
-                    "execution exceeded {} node runs (endless loop?)",
-                    self.config.limits.node_runs
-                ),
-            );
-            return Step::Continue;
-        }
-        let run_index = self.runs[entry.node as usize].len() as u32;
-        match self.scheduler.check_legacy_inputs(&entry, run_index) {
-            Ok(true) => {}
-            Ok(false) => {
-                self.node_runs -= 1;
+    /// Starts a node run popped from the stack. A short-path run whose one child needs
+    /// nothing but a stack entry hands that child over (`record_handing_off`), and it
+    /// starts here at once when the loop in [`Self::poll`] would do nothing but pop it:
+    /// no response to give out first, time left.
+    fn start_run(&mut self, mut entry: Entry<'a>) -> Step<'a> {
+        loop {
+            self.node_runs += 1;
+            if self.node_runs > self.config.limits.node_runs {
+                self.fail(
+                    limits::CODE_NODE_RUNS,
+                    format!(
+                        "execution exceeded {} node runs (endless loop?)",
+                        self.config.limits.node_runs
+                    ),
+                );
                 return Step::Continue;
             }
-            Err(message) => {
-                self.fail("LF-ENGINE-105", message);
+            let run_index = self.runs[entry.node as usize].len() as u32;
+            match self.scheduler.check_legacy_inputs(&entry, run_index) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.node_runs -= 1;
+                    return Step::Continue;
+                }
+                Err(message) => {
+                    self.fail("LF-ENGINE-105", message);
+                    return Step::Continue;
+                }
+            }
+            let run = NodeRun {
+                entry: Entry {
+                    inputs: stamp_lineage(self.arena, entry.inputs),
+                    ..entry
+                },
+                run_index,
+                try_index: 0,
+            };
+            if !self.runs_typed(run.entry.node) {
+                return self.attempt(run, None);
+            }
+            let child = match self.run_typed(run) {
+                Ok(Some(child)) => child,
+                Ok(None) => return Step::Continue,
+                Err(step) => return step,
+            };
+            // What `poll` checks before its next pop.
+            if self.response.is_some() || self.out_of_time() {
+                self.scheduler.push_next(child);
                 return Step::Continue;
             }
+            entry = child;
         }
-        let entry = Entry {
-            inputs: stamp_lineage(self.arena, entry.inputs),
-            ..entry
-        };
-        let run = NodeRun {
-            entry,
-            run_index,
-            try_index: 0,
-        };
-        if self.runs_typed(run.entry.node) {
-            return self.run_typed(run);
-        }
-        self.attempt(run, None)
     }
 
     /// Runs the node once (one try), handling retries and effects.

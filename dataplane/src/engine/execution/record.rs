@@ -9,6 +9,7 @@ use crate::engine::item::{has_own_lineage, single_lineage, Item, PairedItem};
 use crate::engine::limits;
 use crate::engine::node::{NodeError, Outputs};
 use crate::engine::run_data::{RunError, TaskRun};
+use crate::engine::schedule::{Entry, SoleChild};
 use crate::engine::value::Value;
 
 impl<'a, S: Services<'a>> Execution<'a, S> {
@@ -121,6 +122,58 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         outputs: Outputs<'a>,
         error: Option<NodeError>,
     ) {
+        self.store(run, outputs, error);
+        self.scheduler
+            .add_children(run.entry.node, run.run_index, outputs, &self.runs);
+        self.after_scheduling();
+    }
+
+    /// [`Self::record`] of the short path (no error): when the run's outputs lead to one
+    /// child that needs nothing but a stack entry (v1), returns that entry instead of
+    /// scheduling it, for the caller to run next. Exactly what `record` and the next
+    /// `pop` would do: `record` would put it first on the stack, find the stack not
+    /// empty (so release no waiting node) and check the arena; the pop takes it back.
+    pub(super) fn record_handing_off(
+        &mut self,
+        run: NodeRun<'a>,
+        outputs: Outputs<'a>,
+    ) -> Option<Entry<'a>> {
+        self.store(run, outputs, None);
+        if self.scheduler.is_v1() {
+            match self
+                .scheduler
+                .sole_child(run.entry.node, run.run_index, outputs)
+            {
+                SoleChild::Entry(entry) => {
+                    self.check_arena();
+                    if self.finished {
+                        // Left on the stack, as `record` leaves it.
+                        self.scheduler.push_next(entry);
+                        return None;
+                    }
+                    return Some(entry);
+                }
+                SoleChild::Nothing => {}
+                SoleChild::Walk => {
+                    self.scheduler.add_children_walk(
+                        run.entry.node,
+                        run.run_index,
+                        outputs,
+                        &self.runs,
+                    );
+                }
+            }
+        } else {
+            self.scheduler
+                .add_children(run.entry.node, run.run_index, outputs, &self.runs);
+        }
+        self.after_scheduling();
+        None
+    }
+
+    /// Appends the run to the run table and the run order.
+    #[inline]
+    fn store(&mut self, run: NodeRun<'a>, outputs: Outputs<'a>, error: Option<NodeError>) {
         let index = run.entry.node as usize;
         self.runs[index].push(TaskRun {
             outputs,
@@ -132,13 +185,23 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             }),
         });
         self.order.push((run.entry.node, run.run_index));
-        self.scheduler
-            .add_children(run.entry.node, run.run_index, outputs, &self.runs);
+    }
+
+    /// After a run's children were scheduled: a scheduling failure stops the execution,
+    /// an empty stack releases waiting nodes, and the arena limit is checked.
+    #[inline]
+    fn after_scheduling(&mut self) {
         if let Some(message) = self.scheduler.take_error() {
             self.fail(crate::engine::schedule::CODE_PARENT_WALK, message);
             return;
         }
         self.scheduler.release_waiting(&self.runs);
+        self.check_arena();
+    }
+
+    /// Fails the execution when its arena grew past the limit.
+    #[inline]
+    fn check_arena(&mut self) {
         if self.arena.allocated_bytes() > self.config.limits.arena_bytes {
             let message = format!(
                 "execution used more than {} bytes of memory",

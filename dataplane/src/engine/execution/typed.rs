@@ -15,6 +15,7 @@ use linkflow_codec::plan::ArchivedOnError;
 use super::{Execution, NodeRun, Services, Step};
 use crate::engine::node::NodeOutcome;
 use crate::engine::nodes::trigger;
+use crate::engine::schedule::Entry;
 
 impl<'a, S: Services<'a>> Execution<'a, S> {
     /// Whether node `node` runs on the short path ([`Self::run_typed`]).
@@ -33,8 +34,11 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
     }
 
     /// Runs a node that [`Self::runs_typed`] accepted: what `attempt` → `call_node` →
-    /// `finish_success` do for it, without the settings they check.
-    pub(super) fn run_typed(&mut self, run: NodeRun<'a>) -> Step<'a> {
+    /// `finish_success` do for it, without the settings they check. `Ok(Some(child))`:
+    /// the run's one child, not scheduled, for the caller to start next (see
+    /// `record_handing_off`); `Ok(None)`: done, children scheduled; `Err(step)`: what the
+    /// general path made of it.
+    pub(super) fn run_typed(&mut self, run: NodeRun<'a>) -> Result<Option<Entry<'a>>, Step<'a>> {
         let inputs = run.entry.inputs;
         let result = if trigger::passes_input(&self.plan.nodes[run.entry.node as usize].kind) {
             // Triggers run without input data (their input is the trigger item).
@@ -42,22 +46,22 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         } else if !self.has_input(inputs) {
             // The node does not run and its branch ends (`finish_success` of no data,
             // without alwaysOutputData).
-            return Step::Continue;
+            return Ok(None);
         } else {
             self.with_ctx(run, inputs, inputs, None, super::super::fast_nodes::run)
         };
         let outputs = match result {
             Some(Ok(NodeOutcome::Output(outputs))) => outputs,
             // The typed form declined: the general path runs the node from the start.
-            None => return self.attempt(run, None),
+            None => return Err(self.attempt(run, None)),
             // Whatever else the typed form answered, handled as `attempt` handles it.
-            Some(result) => return self.settle(run, result),
+            Some(result) => return Err(self.settle(run, result)),
         };
         let limit = self.config.limits.items_per_output;
         if outputs.iter().flatten().any(|items| items.len() > limit) {
             // The general path reports the limit.
             self.finish_success(run, Some(outputs));
-            return Step::Continue;
+            return Ok(None);
         }
         // Typed forms give every item its lineage, and a trigger's input items got theirs
         // when the run started: nothing for `assign_paired_items`.
@@ -66,7 +70,6 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             .flatten()
             .all(|items| items.iter().all(|item| !item.paired.is_empty())));
         self.last_node = Some(run.entry.node);
-        self.record(run, outputs, None);
-        Step::Continue
+        Ok(self.record_handing_off(run, outputs))
     }
 }

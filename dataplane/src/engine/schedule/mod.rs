@@ -60,6 +60,16 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// What [`Scheduler::sole_child`] found.
+pub enum SoleChild<'a> {
+    /// The one child run to schedule.
+    Entry(Entry<'a>),
+    /// No output with items leads anywhere: nothing to schedule.
+    Nothing,
+    /// Several children, or one that needs the waiting room: the link walk decides.
+    Walk,
+}
+
 /// A multi-input node's partial inputs for one of its future runs.
 struct WaitSlot<'a> {
     key: u32,
@@ -173,23 +183,30 @@ impl<'a> Scheduler<'a> {
         outputs: Outputs<'a>,
         runs: &[BumpVec<'a, TaskRun<'a>>],
     ) {
-        if self.v1 && self.add_sole_child(node, run, outputs) {
-            return;
+        if self.v1 {
+            match self.sole_child(node, run, outputs) {
+                SoleChild::Entry(entry) => return self.stack.push_front(entry),
+                SoleChild::Nothing => return,
+                SoleChild::Walk => {}
+            }
         }
-        self.add_children_ordered(node, run, outputs, runs);
+        self.add_children_walk(node, run, outputs, runs);
     }
 
     /// v1's common case: the outputs with items lead to at most one child, and the plan
     /// says that child needs nothing but a stack entry ([`ArchivedPlan::sole_targets`]).
-    /// Schedules it and returns true; false (nothing done) when the link walk must decide.
+    /// Returns that entry without scheduling it ([`Self::add_children`] puts it first on
+    /// the stack; the execution may run it at once instead, see `Execution::start_run`).
+    /// Only meaningful in v1 order.
     #[inline]
-    fn add_sole_child(&mut self, node: u32, run: u32, outputs: Outputs<'a>) -> bool {
+    pub fn sole_child(&self, node: u32, run: u32, outputs: Outputs<'a>) -> SoleChild<'a> {
+        debug_assert!(self.v1, "sole children are a v1 notion");
         let csr = &self.plan.outgoing;
         let (Some(first_slot), Some(end_slot)) = (
             csr.slot_start.get(node as usize),
             csr.slot_start.get(node as usize + 1),
         ) else {
-            return false;
+            return SoleChild::Walk;
         };
         let (first_slot, end_slot) = (
             first_slot.to_native() as usize,
@@ -210,28 +227,35 @@ impl<'a> Scheduler<'a> {
                 Some(target) if target != SEVERAL_CHILDREN && only.is_none() => target,
                 // Several children (ordered by position), or a child that needs the
                 // waiting room: the link walk.
-                _ => return false,
+                _ => return SoleChild::Walk,
             };
             if target as usize >= self.plan.nodes.len() {
-                return false;
+                return SoleChild::Walk;
             }
             only = Some((target, output, items));
         }
-        if let Some((target, output, items)) = only {
-            let source = Source {
-                node,
-                output: output as u32,
-                run,
-            };
-            self.stack
-                .push_front(Entry::single(self.arena, target, items, Some(source)));
+        match only {
+            Some((target, output, items)) => {
+                let source = Source {
+                    node,
+                    output: output as u32,
+                    run,
+                };
+                SoleChild::Entry(Entry::single(self.arena, target, items, Some(source)))
+            }
+            None => SoleChild::Nothing,
         }
-        true
+    }
+
+    /// Puts `entry` first on the stack: it runs next (v1's `unshift`).
+    pub fn push_next(&mut self, entry: Entry<'a>) {
+        self.stack.push_front(entry);
     }
 
     /// [`Self::add_children`] for several children (v1 orders them by canvas position)
-    /// and for legacy v0.
-    fn add_children_ordered(
+    /// and for legacy v0: the walk over the output links. Also for a v1 caller that
+    /// already asked [`Self::sole_child`] and was told to walk.
+    pub fn add_children_walk(
         &mut self,
         node: u32,
         run: u32,
