@@ -249,8 +249,11 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
     pub fn poll(&mut self, now_ms: i64) -> Effect<'a> {
         self.now_ms = now_ms;
         loop {
-            if let Some(response) = self.response.take() {
-                return Effect::Respond(response);
+            // Checked before taken: `take` moves the whole (mostly absent) response.
+            if self.response.is_some() {
+                if let Some(response) = self.response.take() {
+                    return Effect::Respond(response);
+                }
             }
             if self.finished {
                 return Effect::Done(self.outcome());

@@ -297,7 +297,7 @@ fn respond_with<'a>(
         headers: json_headers(),
         body,
     });
-    ctx.single_output(ctx.main_input())
+    ctx.pass_main_input()
 }
 
 /// A response body that is an object literal with a direct form, written straight to

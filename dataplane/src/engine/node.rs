@@ -476,6 +476,18 @@ impl<'a> NodeCtx<'a, '_> {
         NodeOutcome::Output(self.arena.alloc_slice_copy(&[Some(items)]))
     }
 
+    /// The main input passed on unchanged on output 0 (`single_output(main_input())`).
+    /// A node with one input whose items are that input already has the output's shape:
+    /// it is passed on as it is, without an allocation.
+    pub fn pass_main_input(&self) -> NodeOutcome<'a> {
+        if let [Some(items)] = self.inputs {
+            if !items.is_empty() {
+                return NodeOutcome::Output(self.inputs);
+            }
+        }
+        self.single_output(self.main_input())
+    }
+
     /// An outcome with one item list per output.
     pub fn outputs(&self, outputs: &[&'a [Item<'a>]]) -> NodeOutcome<'a> {
         NodeOutcome::Output(

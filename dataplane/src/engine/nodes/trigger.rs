@@ -39,6 +39,10 @@ pub fn passes_input(kind: &ArchivedNodeKind) -> bool {
 /// A trigger's run: its input 0 (the trigger items) on output 0. Needs nothing of a node
 /// context, so the execution's short path calls it without building one.
 pub fn pass_input<'a>(arena: &'a Bump, inputs: &'a [Option<&'a [Item<'a>]>]) -> NodeOutcome<'a> {
+    // One input with data (every trigger start) already is the output's shape.
+    if let [Some(_)] = inputs {
+        return NodeOutcome::Output(inputs);
+    }
     let items: &'a [Item<'a>] = inputs.first().copied().flatten().unwrap_or(&[]);
     NodeOutcome::Output(arena.alloc_slice_copy(&[Some(items)]))
 }
@@ -202,6 +206,29 @@ mod tests {
         );
         assert_eq!(json.get("Day of week").as_str(), Some("Thursday"));
         assert_eq!(json.get("Hour").as_str(), Some("13"));
+    }
+
+    #[test]
+    fn pass_input_puts_input_zero_on_output_zero_for_every_input_shape() {
+        let arena = Bump::new();
+        let one: &[Item<'_>] = arena.alloc_slice_copy(&[Item::new(Value::EMPTY_OBJECT)]);
+        let shapes: [&[Option<&[Item<'_>]>]; 5] = [
+            &[Some(one)],
+            &[Some(&[])],
+            &[None],
+            &[],
+            &[Some(one), Some(one)],
+        ];
+        for inputs in shapes {
+            let NodeOutcome::Output(outputs) = pass_input(&arena, inputs) else {
+                panic!("a trigger always has output");
+            };
+            let expected = inputs.first().copied().flatten().unwrap_or(&[]);
+            assert_eq!(outputs.len(), 1, "{inputs:?}");
+            let items = outputs[0].expect("output 0 has data");
+            assert_eq!(items.len(), expected.len(), "{inputs:?}");
+            assert!(std::ptr::eq(items, expected) || expected.is_empty());
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ const CODE_TIME: &str = "LF-NODE-WAIT-002";
 /// Runs a Wait node.
 pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> NodeResult<'a> {
     if let Some(EffectResult::TimerFired) = ctx.resume {
-        return Ok(ctx.single_output(ctx.main_input()));
+        return Ok(ctx.pass_main_input());
     }
     let resume = ctx.param_str("resume", 0, "timeInterval")?;
     let at_ms = match resume {
