@@ -24,7 +24,7 @@ use crate::plan::{ArchivedPlan, Plan};
 /// First bytes of every sealed plan. `\r\n` catches transfers that rewrite line endings.
 pub const MAGIC: [u8; 8] = *b"LFPLAN\r\n";
 /// Version of the plan layout ([`crate::plan::types`]); bump on any change there.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Size of the header before the archive.
 pub const HEADER_BYTES: usize = 64;
 /// Bytes of the hash that make the plan id (16 hex digits).

@@ -248,7 +248,10 @@ fn sole_targets_name_only_the_children_that_need_no_link_walk() {
 #[test]
 fn object_literal_keys_are_rendered_as_json_once_at_compile_time() {
     use linkflow_codec::expr::compile;
-    let rendered = |source: &str| compile(source).expect("compiles").object_keys_json;
+    let rendered = |source: &str| -> Vec<String> {
+        let keys = compile(source).expect("compiles").object_keys_json;
+        keys.into_iter().map(String::from).collect()
+    };
     assert_eq!(
         rendered(
             r#"={{ { "a": $json.a, "q\"b\\": 1, "t\tn\n": 2, "\u0001": 3, "é😀": 4, "": 5 } }}"#
@@ -268,4 +271,99 @@ fn object_literal_keys_are_rendered_as_json_once_at_compile_time() {
     assert!(rendered(r#"={{ {} }}"#).is_empty());
     assert!(rendered(r#"={{ $json.a }}"#).is_empty());
     assert!(rendered(r#"=x {{ { "a": 1 } }}"#).is_empty());
+}
+
+/// Plan format 5 stores `$json` path keys and rendered object keys as boxed strings (read as
+/// pointer and length, no scan for an inline string's end): a sealed, validated plan reads
+/// every key back as written, whatever its length (the inline/out-of-line boundary of an
+/// archived string is 8 bytes), escapes and unicode included.
+#[test]
+fn path_and_object_keys_read_back_from_a_sealed_plan() {
+    use linkflow_codec::expr::ast::ArchivedExpr;
+    use linkflow_codec::expr::ArchivedBody;
+    // Identifiers for the path, any string for the object literal.
+    let path_keys = [
+        "a",
+        "abcdefgh",
+        "abcdefghi",
+        "sixteen_bytes_16",
+        "seventeen_bytes17",
+        "héllo",
+        "$_x",
+    ];
+    let object_keys = [
+        "",
+        "a",
+        "abcdefgh",
+        "abcdefghi",
+        "sixteen_bytes_16",
+        "seventeen_bytes17",
+        "é😀",
+        "q\"b\\",
+        "t\tn\n",
+    ];
+    let path: String = path_keys.iter().map(|k| format!(".{k}")).collect();
+    let object: String = object_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{}: {i}", json!(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let workflow = webhook_workflow(
+        json!([{
+            "id": "2", "name": "Set", "type": "n8n-nodes-base.set", "typeVersion": 3.4,
+            "position": [200, 0],
+            "parameters": {"mode": "manual", "includeOtherFields": true, "assignments": {"assignments": [
+                {"id": "p", "name": "p", "type": "string", "value": format!("={{{{ $json.body{path} }}}}")},
+                {"id": "o", "name": "o", "type": "object", "value": format!("={{{{ {{ {object} }} }}}}")}
+            ]}}
+        }]),
+        json!({"Webhook": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}}),
+    );
+    let sealed = compile_export(&serde_json::to_vec(&workflow).unwrap()).expect("compiles");
+    let bytes = envelope::aligned(&sealed.bytes);
+    let plan = envelope::open(&bytes).expect("a sealed plan opens");
+    let mut paths = Vec::new();
+    let mut rendered = Vec::new();
+    for expression in plan.expressions.iter() {
+        if let ArchivedBody::Single(segment) = &expression.body {
+            if let ArchivedExpr::Path { keys, .. } = &segment.expr {
+                paths.push(keys.iter().map(|k| k.get().to_owned()).collect::<Vec<_>>());
+            }
+        }
+        if !expression.object_keys_json.is_empty() {
+            rendered.push(
+                expression
+                    .object_keys_json
+                    .iter()
+                    .map(|k| k.get().to_owned())
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    let mut expected_path = vec!["body".to_owned()];
+    expected_path.extend(path_keys.iter().map(|k| (*k).to_owned()));
+    assert_eq!(paths, [expected_path]);
+    let expected_rendered: Vec<String> = object_keys
+        .iter()
+        .map(|k| format!("{}:", linkflow_codec::expr::json_string(k)))
+        .collect();
+    assert_eq!(rendered, [expected_rendered]);
+}
+
+/// A plan sealed by another format version is refused with LF-ENV-003 before anything in
+/// it is read (format 4 laid path keys out as strings).
+#[test]
+fn a_plan_of_another_format_version_is_refused() {
+    let sealed = compile_export(&reference_workflow()).unwrap();
+    for version in [envelope::FORMAT_VERSION - 1, envelope::FORMAT_VERSION + 1] {
+        let mut bytes = envelope::aligned(&sealed.bytes);
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        let Err(error) = envelope::open(&bytes) else {
+            panic!("version {version} was accepted");
+        };
+        assert_eq!(error, envelope::EnvelopeError::Version { found: version });
+        assert!(error.to_string().starts_with("LF-ENV-003"), "{error}");
+    }
+    assert_eq!(envelope::FORMAT_VERSION, 5);
 }

@@ -218,8 +218,11 @@ pub enum Expr {
     Path {
         /// Where the chain starts.
         root: Root,
-        /// The property names, in order.
-        keys: Vec<String>,
+        /// The property names, in order. Boxed, not `String`: an archived box reads as
+        /// pointer and length, while an archived `String` of at most 8 bytes (most keys)
+        /// finds its length by scanning for its padding on every read, and the engine
+        /// reads these keys per item.
+        keys: Vec<Box<str>>,
     },
     /// `object.name` / `object?.name`.
     Member {

@@ -90,14 +90,14 @@ fn is_node_proxy(e: &Expr) -> bool {
 
 impl Classification {
     /// Static paths on roots whose members the fast path only partly implements.
-    fn path(&mut self, root: Root, keys: &[String]) {
+    fn path(&mut self, root: Root, keys: &[Box<str>]) {
         let (allowed, key) = match root {
             Root::Node => (NODE_PROPERTIES, keys.get(1)),
             Root::Input => (INPUT_PROPERTIES, keys.first()),
             Root::Execution => (EXECUTION_PROPERTIES, keys.first()),
             _ => return,
         };
-        if let Some(key) = key.filter(|k| !allowed.contains(&k.as_str())) {
+        if let Some(key) = key.map(|k| &**k).filter(|k| !allowed.contains(k)) {
             self.js(format!("{root:?} property .{key}"));
         }
     }

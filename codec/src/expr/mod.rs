@@ -54,8 +54,10 @@ pub struct CompiledExpression {
     /// For `{{ { "k": v, ... } }}` (one segment, an object literal of at most
     /// [`OBJECT_KEYS_JSON_MAX`] static, distinct keys): each key as its JSON text followed by
     /// `:`, so a runtime writing the object as JSON copies the key bytes instead of escaping
-    /// and de-duplicating them per execution. Empty for every other expression.
-    pub object_keys_json: Vec<String>,
+    /// and de-duplicating them per execution. Empty for every other expression. Boxed for
+    /// the reason [`Expr::Path`]'s keys are: read per execution, an archived box needs
+    /// no scan for its length.
+    pub object_keys_json: Vec<Box<str>>,
 }
 
 /// Keys of an object literal [`CompiledExpression::object_keys_json`] renders; larger
@@ -158,7 +160,7 @@ pub fn compile(source: &str) -> Result<CompiledExpression, ExprError> {
 }
 
 /// [`CompiledExpression::object_keys_json`] of `body`.
-fn object_keys_json(body: &Body) -> Vec<String> {
+fn object_keys_json(body: &Body) -> Vec<Box<str>> {
     let Body::Single(Segment {
         expr: ast::Expr::Object { keys, values },
         ..
@@ -169,7 +171,7 @@ fn object_keys_json(body: &Body) -> Vec<String> {
     if keys.is_empty() || keys.len() > OBJECT_KEYS_JSON_MAX || keys.len() != values.len() {
         return Vec::new();
     }
-    let mut rendered: Vec<String> = Vec::with_capacity(keys.len());
+    let mut rendered: Vec<Box<str>> = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
         let ast::ObjectKey::Static(key) = key else {
             return Vec::new();
@@ -184,7 +186,7 @@ fn object_keys_json(body: &Body) -> Vec<String> {
         }
         let mut text = json_string(key);
         text.push(':');
-        rendered.push(text);
+        rendered.push(text.into_boxed_str());
     }
     rendered
 }

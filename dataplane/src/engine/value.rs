@@ -225,7 +225,44 @@ fn number_to_json(n: f64) -> serde_json::Value {
 
 /// Writes a number as JavaScript's `Number.prototype.toString` (and so `JSON.stringify`)
 /// does: `1` not `1.0`, `1e+21`, `-0` as `0`; NaN and ±Infinity as `null` (JSON has neither).
+#[inline]
 pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
+    // `n as i64` round-trips exactly for the integral values in range (the same test as
+    // `fract() == 0`, without the call to `trunc`); NaN becomes 0 and fails the test.
+    let integral = n as i64;
+    // Small non-negative integers (counters, codes, most numbers in requests): their
+    // digits straight into the buffer, in line, without the formatter and the copy after
+    // it (`-0` is among them: it prints as `0`).
+    if (0..SMALL_INTEGER_END).contains(&integral) && integral as f64 == n {
+        // Through a fixed buffer cut to length: one capacity check, no call.
+        let value = integral as u32;
+        let digit = |d: u32| b'0' + d as u8;
+        let (digits, count) = if value < 10 {
+            ([digit(value), 0, 0], 1)
+        } else if value < 100 {
+            ([digit(value / 10), digit(value % 10), 0], 2)
+        } else {
+            (
+                [
+                    digit(value / 100),
+                    digit(value / 10 % 10),
+                    digit(value % 10),
+                ],
+                3,
+            )
+        };
+        let end = out.len() + count;
+        out.extend_from_slice(&digits);
+        out.truncate(end);
+        return;
+    }
+    write_js_number_general(n, out);
+}
+
+/// [`write_js_number`] for every number but the small integers. Out of line: its
+/// formatters' buffers would give every caller a large stack frame.
+#[inline(never)]
+fn write_js_number_general(n: f64, out: &mut Vec<u8>) {
     if !n.is_finite() {
         out.extend_from_slice(b"null");
         return;
@@ -233,22 +270,7 @@ pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
     // Integral values below 2^53 print as plain integers in JavaScript; itoa is several
     // times cheaper than the shortest-round-trip float formatter for them.
     const SAFE_INTEGER_MAX: f64 = 9_007_199_254_740_991.0;
-    // `n as i64` round-trips exactly for the integral values in range (the same test as
-    // `fract() == 0`, without the call to `trunc`).
     let integral = n as i64;
-    // Small non-negative integers (counters, codes, most numbers in requests): their
-    // digits straight into the buffer, without the formatter and the copy after it.
-    if (0..SMALL_INTEGER_END).contains(&integral) && integral as f64 == n {
-        let value = integral as u32;
-        if value >= 100 {
-            out.push(b'0' + (value / 100) as u8);
-        }
-        if value >= 10 {
-            out.push(b'0' + (value / 10 % 10) as u8);
-        }
-        out.push(b'0' + (value % 10) as u8);
-        return;
-    }
     if n.abs() <= SAFE_INTEGER_MAX && integral as f64 == n {
         let mut buffer = itoa::Buffer::new();
         // `-0` prints as `0`.
@@ -327,7 +349,7 @@ fn word8(bytes: &[u8], at: usize) -> u64 {
     u64::from_ne_bytes(word)
 }
 
-/// Strings up to this length are checked and copied in one byte loop by
+/// Strings up to this length are checked and copied as a few words by
 /// [`write_json_string`]; longer ones are scanned, then copied with one `memcpy`.
 const STRING_SHORT_BYTES_MAX: usize = 22;
 /// The buffer a short string is written through: the string and its two quotes.
@@ -339,25 +361,93 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// `0x0101...01`: one in every byte of a word.
+const BYTES_ONE: u64 = u64::MAX / 0xff;
+/// `0x8080...80`: the top bit of every byte of a word.
+const BYTES_TOP: u64 = BYTES_ONE << 7;
+
+/// True when a byte of `word` needs an escape. The classic word tests ("has a zero byte",
+/// "has a byte less than n"): exact as to whether any byte does, which is all the caller
+/// asks (it then takes the escaping writer).
+#[inline]
+fn word_needs_escape(word: u64) -> bool {
+    let has_zero = |w: u64| w.wrapping_sub(BYTES_ONE) & !w & BYTES_TOP != 0;
+    // A byte below 0x20 ...
+    word.wrapping_sub(BYTES_ONE * 0x20) & !word & BYTES_TOP != 0
+        // ... `"` ...
+        || has_zero(word ^ (BYTES_ONE * u64::from(b'"')))
+        // ... or `\`.
+        || has_zero(word ^ (BYTES_ONE * u64::from(b'\\')))
+}
+
+/// Appends `bytes`. Why: `extend_from_slice` calls `memcpy` for a length it does not
+/// know, which costs more than the few bytes of a rendered key; up to 16 bytes go as two
+/// (overlapping) words through a fixed buffer instead.
+#[inline]
+pub fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    let mut buffer = [0u8; 16];
+    match n {
+        4..=8 => {
+            buffer[..4].copy_from_slice(&word4(bytes, 0).to_ne_bytes());
+            buffer[n - 4..n].copy_from_slice(&word4(bytes, n - 4).to_ne_bytes());
+        }
+        9..=16 => {
+            buffer[..8].copy_from_slice(&word8(bytes, 0).to_ne_bytes());
+            buffer[n - 8..n].copy_from_slice(&word8(bytes, n - 8).to_ne_bytes());
+        }
+        _ => return out.extend_from_slice(bytes),
+    }
+    let end = out.len() + n;
+    out.extend_from_slice(&buffer);
+    out.truncate(end);
+}
+
 /// Writes `s` as a JSON string literal with `JSON.stringify`'s escapes.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
-    if bytes.len() <= STRING_SHORT_BYTES_MAX {
-        // Short strings (most keys and values): checked and copied in one pass into a
-        // fixed buffer, which goes out whole (a constant-length copy: a few word stores)
-        // and is cut to length. Why: the separate scan, a push per byte or the `memcpy`
-        // call for a few bytes cost more than the bytes themselves. The early exit keeps
-        // LLVM from turning the loop back into a `memcpy` call.
+    let n = bytes.len();
+    if n <= STRING_SHORT_BYTES_MAX {
+        // Short strings (most keys and values): checked and copied as a few (overlapping)
+        // words into a fixed buffer, which goes out whole (a constant-length copy: a few
+        // word stores) and is cut to length. Why: a byte loop, a separate scan or the
+        // `memcpy` call for a few bytes cost more than the bytes themselves.
         let mut buffer = [b'"'; STRING_SHORT_BUFFER_BYTES];
-        for (slot, &b) in buffer[1..].iter_mut().zip(bytes) {
-            if needs_escape(b) {
-                return write_json_string_escaped(bytes, out);
+        let escape = match n {
+            0 => false,
+            1..=3 => {
+                // The first, middle and last byte are all of them.
+                let (first, middle, last) = (bytes[0], bytes[n / 2], bytes[n - 1]);
+                buffer[1] = first;
+                buffer[1 + n / 2] = middle;
+                buffer[n] = last;
+                needs_escape(first) || needs_escape(middle) || needs_escape(last)
             }
-            *slot = b;
+            4..=8 => {
+                let (head, tail) = (word4(bytes, 0), word4(bytes, n - 4));
+                buffer[1..5].copy_from_slice(&head.to_ne_bytes());
+                buffer[n - 3..n + 1].copy_from_slice(&tail.to_ne_bytes());
+                word_needs_escape(u64::from(head) | u64::from(tail) << 32)
+            }
+            _ => {
+                // 9 to 22 bytes: the first 8, the next 8 (within the string), the last 8.
+                let (head, next, tail) = (
+                    word8(bytes, 0),
+                    word8(bytes, 8.min(n - 8)),
+                    word8(bytes, n - 8),
+                );
+                buffer[1..9].copy_from_slice(&head.to_ne_bytes());
+                buffer[9.min(n - 7)..17.min(n + 1)].copy_from_slice(&next.to_ne_bytes());
+                buffer[n - 7..n + 1].copy_from_slice(&tail.to_ne_bytes());
+                word_needs_escape(head) || word_needs_escape(next) || word_needs_escape(tail)
+            }
+        };
+        if escape {
+            return write_json_string_escaped(bytes, out);
         }
         // The closing quote is already there: the buffer starts as all quotes and is one
         // byte longer than the longest short string with its opening quote.
-        let end = out.len() + bytes.len() + 2;
+        let end = out.len() + n + 2;
         out.extend_from_slice(&buffer);
         out.truncate(end);
         return;

@@ -161,6 +161,61 @@ fn short_and_long_strings_escape_as_the_general_path() {
     }
 }
 
+/// The short-string writer tests bytes a word at a time: bytes next to the escaped ones
+/// (`space`, `!`, `#`, `[`, `]`, DEL) and the UTF-8 bytes that are an escaped byte plus
+/// 0x80 (`\u{a2}` is `c2 a2`, `Ü` is `c3 9c`, `\u{9f}` is `c2 9f`) must not count, and an
+/// escaped byte among them must, at every position and length.
+#[test]
+fn word_escape_tests_agree_with_the_byte_test() {
+    let general = |s: &str| {
+        let mut out = Vec::new();
+        write_json_string_escaped(s.as_bytes(), &mut out);
+        String::from_utf8(out).unwrap()
+    };
+    let fillers = [
+        ' ', '!', '#', '[', ']', '\u{7f}', '\u{a2}', '\u{dc}', '\u{9f}', '~',
+    ];
+    for filler in fillers {
+        for len in 0..=STRING_SHORT_BYTES_MAX + 4 {
+            let plain: String = std::iter::repeat_n(filler, len).collect();
+            let mut out = Vec::new();
+            write_json_string(&plain, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                general(&plain),
+                "{plain:?}"
+            );
+            for at in 0..len {
+                for escaped in ['"', '\\', '\u{0}', '\u{1f}'] {
+                    let s: String = plain
+                        .chars()
+                        .enumerate()
+                        .map(|(i, c)| if i == at { escaped } else { c })
+                        .collect();
+                    let mut out = Vec::new();
+                    write_json_string(&s, &mut out);
+                    assert_eq!(String::from_utf8(out).unwrap(), general(&s), "{s:?}");
+                }
+            }
+        }
+    }
+}
+
+/// `extend_short` appends exactly the bytes it is given, at every length around its word
+/// copies.
+#[test]
+fn extend_short_appends_the_bytes() {
+    let source: Vec<u8> = (0..40u8)
+        .map(|b| b.wrapping_mul(37).wrapping_add(1))
+        .collect();
+    for len in 0..=source.len() {
+        let mut out = b"prefix".to_vec();
+        extend_short(&mut out, &source[..len]);
+        assert_eq!(&out[..6], b"prefix");
+        assert_eq!(&out[6..], &source[..len], "length {len}");
+    }
+}
+
 #[test]
 fn borrowed_json_equals_copied_json() {
     let arena = Bump::new();

@@ -358,10 +358,10 @@ impl Parser<'_> {
             // Static chains on a data root become one path: the hot case `$json.body.a`.
             Expr::Root(root) if !optional => Expr::Path {
                 root,
-                keys: vec![name],
+                keys: vec![name.into_boxed_str()],
             },
             Expr::Path { root, mut keys } if !optional => {
-                keys.push(name);
+                keys.push(name.into_boxed_str());
                 Expr::Path { root, keys }
             }
             object => Expr::Member {

@@ -13,12 +13,12 @@
 
 use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
-use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKey};
-use rkyv::string::ArchivedString;
+use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKey, ArchivedRoot};
+use rkyv::boxed::ArchivedBox;
 
 use super::eval::set_member;
-use super::{json_path_in, Scope};
-use crate::engine::value::Value;
+use super::{json_path, Scope};
+use crate::engine::value::{extend_short, write_js_number, write_json_string, Value};
 
 /// Nesting of object literals and arithmetic the direct form follows; deeper expressions
 /// go to the evaluator. Why: bounds the recursion independently of the parser's limits.
@@ -26,12 +26,14 @@ pub const DIRECT_DEPTH_MAX: u32 = 4;
 
 /// The value of `expr` when it has a direct form, else `None` (evaluate generically).
 pub fn direct<'a, S: Scope<'a> + ?Sized>(expr: &'a ArchivedExpr, scope: &S) -> Option<Value<'a>> {
-    let mut at = Direct {
-        arena: scope.arena(),
-        json: None,
-        source: || scope.json(),
+    // Only the shapes that may read `$json` look the item up.
+    let json = match expr {
+        ArchivedExpr::Path { .. } | ArchivedExpr::Binary { .. } | ArchivedExpr::Object { .. } => {
+            scope.json()
+        }
+        _ => Value::Undefined,
     };
-    operand(expr, &mut at, 0)
+    direct_with_json(expr, scope.arena(), json)
 }
 
 /// [`direct`] for an item whose `$json` the caller already holds (a node running over
@@ -41,45 +43,43 @@ pub fn direct_with_json<'a>(
     arena: &'a Bump,
     json: Value<'a>,
 ) -> Option<Value<'a>> {
-    let mut at = Direct {
-        arena,
-        json: Some(json),
-        source: || json,
-    };
-    operand(expr, &mut at, 0)
+    operand(expr, &Direct { arena, json }, 0)
 }
 
-/// The arena, and the item's `$json` once a path asked for it (the same for every path
-/// of one evaluation: looking it up once saves the input search per path).
-struct Direct<'a, F> {
+/// What every operand of one evaluation shares: the arena and the item's `$json`.
+struct Direct<'a> {
     arena: &'a Bump,
-    json: Option<Value<'a>>,
-    source: F,
+    json: Value<'a>,
 }
 
-impl<'a, F: Fn() -> Value<'a>> Direct<'a, F> {
-    fn json(&mut self) -> Value<'a> {
-        let source = &self.source;
-        *self.json.get_or_insert_with(source)
+/// The value of one operand. The `$json` path, most operands, and number literals are
+/// read in line at each call site; everything else goes through [`compound`]. Why: with the object and
+/// arithmetic cases in line, every path read paid their register saves and stack frame.
+#[inline(always)]
+fn operand<'a>(expr: &'a ArchivedExpr, at: &Direct<'a>, depth: u32) -> Option<Value<'a>> {
+    match expr {
+        ArchivedExpr::Path {
+            root: ArchivedRoot::Json,
+            keys,
+        } => json_path(at.json, keys),
+        ArchivedExpr::Number(n) => Some(Value::Number(n.to_native())),
+        _ => compound(expr, at, depth),
     }
 }
 
-fn operand<'a, F: Fn() -> Value<'a>>(
-    expr: &'a ArchivedExpr,
-    scope: &mut Direct<'a, F>,
-    depth: u32,
-) -> Option<Value<'a>> {
+/// [`operand`] for everything but a `$json` path.
+#[inline(never)]
+fn compound<'a>(expr: &'a ArchivedExpr, at: &Direct<'a>, depth: u32) -> Option<Value<'a>> {
     match expr {
-        ArchivedExpr::Path { .. } => json_path_in(expr, || scope.json()),
         ArchivedExpr::Number(n) => Some(Value::Number(n.to_native())),
         ArchivedExpr::String(s) => Some(Value::String(s.as_str())),
         ArchivedExpr::Bool(b) => Some(Value::Bool(*b)),
         ArchivedExpr::Null => Some(Value::Null),
         ArchivedExpr::Binary { op, left, right } if depth < DIRECT_DEPTH_MAX => {
-            arithmetic(op, left.get(), right.get(), scope, depth + 1)
+            arithmetic(op, left.get(), right.get(), at, depth + 1)
         }
         ArchivedExpr::Object { keys, values } if depth < DIRECT_DEPTH_MAX => {
-            object(keys.as_slice(), values.as_slice(), scope, depth + 1)
+            object(keys.as_slice(), values.as_slice(), at, depth + 1)
         }
         _ => None,
     }
@@ -88,11 +88,11 @@ fn operand<'a, F: Fn() -> Value<'a>>(
 /// `l op r` for two numbers: JavaScript's `+ - * / %` on numbers are IEEE-754 double
 /// operations, as Rust's on `f64` (`%` is `fmod` in both). Any other operand type needs
 /// JavaScript's conversions (`"1" + 1` is `"11"`): the evaluator's job.
-fn arithmetic<'a, F: Fn() -> Value<'a>>(
+fn arithmetic<'a>(
     op: &ArchivedBinaryOp,
     left: &'a ArchivedExpr,
     right: &'a ArchivedExpr,
-    scope: &mut Direct<'a, F>,
+    at: &Direct<'a>,
     depth: u32,
 ) -> Option<Value<'a>> {
     if !matches!(
@@ -105,10 +105,10 @@ fn arithmetic<'a, F: Fn() -> Value<'a>>(
     ) {
         return None;
     }
-    let Value::Number(l) = operand(left, scope, depth)? else {
+    let Value::Number(l) = operand(left, at, depth)? else {
         return None;
     };
-    let Value::Number(r) = operand(right, scope, depth)? else {
+    let Value::Number(r) = operand(right, at, depth)? else {
         return None;
     };
     Some(Value::Number(match op {
@@ -122,21 +122,21 @@ fn arithmetic<'a, F: Fn() -> Value<'a>>(
 
 /// An object literal with static keys: members in order, a repeated key keeping its first
 /// position with the last value (as the evaluator's `set_member`).
-fn object<'a, F: Fn() -> Value<'a>>(
+fn object<'a>(
     keys: &'a [ArchivedObjectKey],
     values: &'a [ArchivedExpr],
-    scope: &mut Direct<'a, F>,
+    at: &Direct<'a>,
     depth: u32,
 ) -> Option<Value<'a>> {
     // At least one slot, as the evaluator: a literal is a new object, so `{}` gets an
     // address of its own (`===` compares addresses; see `value::unique_empty`).
     let mut out: BumpVec<'a, (&'a str, Value<'a>)> =
-        BumpVec::with_capacity_in(keys.len().max(1), scope.arena);
+        BumpVec::with_capacity_in(keys.len().max(1), at.arena);
     for (key, value) in keys.iter().zip(values.iter()) {
         let ArchivedObjectKey::Static(key) = key else {
             return None;
         };
-        let value = operand(value, scope, depth)?;
+        let value = operand(value, at, depth)?;
         set_member(&mut out, key.as_str(), value);
     }
     Some(Value::Object(out.into_bump_slice()))
@@ -152,7 +152,7 @@ fn object<'a, F: Fn() -> Value<'a>>(
 /// a direct form.
 pub fn write_object_json<'a>(
     expr: &'a ArchivedExpr,
-    keys_json: &'a [ArchivedString],
+    keys_json: &'a [ArchivedBox<str>],
     arena: &'a Bump,
     json: Value<'a>,
     out: &mut Vec<u8>,
@@ -164,30 +164,16 @@ pub fn write_object_json<'a>(
     if keys_json.len() != values.len() {
         return None;
     }
-    let mut at = Direct {
-        arena,
-        json: Some(json),
-        source: || json,
-    };
+    let at = Direct { arena, json };
     let start = out.len();
-    let written = write_members(keys_json, values, &mut at, out);
-    if written.is_none() {
-        out.truncate(start);
-    }
-    written
-}
-
-fn write_members<'a, F: Fn() -> Value<'a>>(
-    keys_json: &'a [ArchivedString],
-    values: &'a [ArchivedExpr],
-    scope: &mut Direct<'a, F>,
-    out: &mut Vec<u8>,
-) -> Option<()> {
     out.push(b'{');
     let mut first = true;
     for (key_json, value) in keys_json.iter().zip(values.iter()) {
         // Depth 1: as `operand` reaches the members of a top-level literal.
-        let value = operand(value, scope, 1)?;
+        let Some(value) = operand(value, &at, 1) else {
+            out.truncate(start);
+            return None;
+        };
         // `JSON.stringify` leaves out undefined members.
         if matches!(value, Value::Undefined) {
             continue;
@@ -197,8 +183,13 @@ fn write_members<'a, F: Fn() -> Value<'a>>(
         }
         first = false;
         // The key's JSON text and `:`, rendered by the codec.
-        out.extend_from_slice(key_json.as_bytes());
-        value.write_json(out);
+        extend_short(out, key_json.as_bytes());
+        // The usual scalars in line; `write_json` for the rest.
+        match value {
+            Value::Number(n) => write_js_number(n, out),
+            Value::String(s) => write_json_string(s, out),
+            value => value.write_json(out),
+        }
     }
     out.push(b'}');
     Some(())

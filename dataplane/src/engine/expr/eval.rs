@@ -237,7 +237,7 @@ impl<'a, 's, S: Scope<'a> + ?Sized> Eval<'a, 's, S> {
                 let mut keys = keys.iter();
                 while let Value::Object(members) = value {
                     let Some(key) = keys.next() else { break };
-                    let key = key.as_str();
+                    let key = key.get();
                     value = members
                         .iter()
                         .find(|(k, _)| *k == key)
@@ -245,7 +245,7 @@ impl<'a, 's, S: Scope<'a> + ?Sized> Eval<'a, 's, S> {
                 }
                 let mut v = Val::from(value);
                 for key in keys {
-                    v = self.member(v, key.as_str())?;
+                    v = self.member(v, key.get())?;
                 }
                 Ok(v)
             }
@@ -254,7 +254,7 @@ impl<'a, 's, S: Scope<'a> + ?Sized> Eval<'a, 's, S> {
                 let mut v = match keys
                     .as_slice()
                     .first()
-                    .and_then(|k| self.keyed_root(root, k.as_str()))
+                    .and_then(|k| self.keyed_root(root, k.get()))
                 {
                     Some(v) => {
                         keys.next();
@@ -263,7 +263,7 @@ impl<'a, 's, S: Scope<'a> + ?Sized> Eval<'a, 's, S> {
                     None => self.root(root)?,
                 };
                 for key in keys {
-                    v = self.member(v, key.as_str())?;
+                    v = self.member(v, key.get())?;
                 }
                 Ok(v)
             }

@@ -40,8 +40,10 @@ mod tests_direct;
 mod tests_methods;
 
 use bumpalo::collections::String as BumpString;
+#[cfg(test)]
 use linkflow_codec::expr::ast::{ArchivedExpr, ArchivedRoot};
 use linkflow_codec::expr::{ArchivedBody, ArchivedCompiledExpression, ArchivedPart};
+use rkyv::boxed::ArchivedBox;
 
 pub use eval::{
     CALL_DEPTH_MAX, CODE_ENV_DENIED, CODE_LIMIT, CODE_NODE_REFERENCE, CODE_NOT_FAST,
@@ -137,39 +139,50 @@ fn direct_json_path<'a, S: Scope<'a> + ?Sized>(
     expr: &'a ArchivedExpr,
     scope: &S,
 ) -> Option<Value<'a>> {
-    json_path_in(expr, || scope.json())
+    match expr {
+        ArchivedExpr::Path {
+            root: ArchivedRoot::Json,
+            keys,
+        } => json_path(scope.json(), keys),
+        _ => None,
+    }
 }
 
-/// The direct `$json.a.b` read, with the item's `$json` from `json` (called only when
-/// `expr` is a `$json` path): an object literal of several paths looks the item up once.
-fn json_path_in<'a>(expr: &'a ArchivedExpr, json: impl FnOnce() -> Value<'a>) -> Option<Value<'a>> {
-    let ArchivedExpr::Path {
-        root: ArchivedRoot::Json,
-        keys,
-    } = expr
-    else {
+/// The direct read of the `$json` path `keys` from the item's `json` (see
+/// [`direct_json_path`]). Only the members slice is carried from step to step, and the
+/// value is copied out once at the end: carrying whole values kept them in memory.
+#[inline]
+fn json_path<'a>(json: Value<'a>, keys: &'a [ArchivedBox<str>]) -> Option<Value<'a>> {
+    let Some((last, init)) = keys.split_last() else {
+        return Some(json);
+    };
+    let Value::Object(mut members) = json else {
         return None;
     };
-    let mut value = json();
-    for key in keys.iter() {
-        let Value::Object(members) = value else {
+    for key in init {
+        // A missing member is `undefined`, which has no members either.
+        let Some(Value::Object(inner)) = member(members, key.get()) else {
             return None;
         };
-        value = member(members, key.as_str());
+        members = inner;
     }
-    Some(value)
+    Some(
+        member(members, last.get())
+            .copied()
+            .unwrap_or(Value::Undefined),
+    )
 }
 
-/// Member `key` of `members`, `undefined` when missing. A plain loop: the iterator chain
-/// it replaces copied the value through the stack on every step.
-#[inline]
-fn member<'a>(members: &'a [(&'a str, Value<'a>)], key: &str) -> Value<'a> {
+/// Member `key` of `members`, `None` when missing (`undefined`). A plain loop: the
+/// iterator chain it replaces copied the value through the stack on every step.
+#[inline(always)]
+fn member<'a>(members: &'a [(&'a str, Value<'a>)], key: &str) -> Option<&'a Value<'a>> {
     for (k, v) in members {
         if crate::engine::value::key_eq(k, key) {
-            return *v;
+            return Some(v);
         }
     }
-    Value::Undefined
+    None
 }
 
 /// [`evaluate`] without the direct `$json` path: every expression through the evaluator

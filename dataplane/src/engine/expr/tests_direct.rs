@@ -304,3 +304,64 @@ fn write_direct_json_writes_the_evaluators_answer() {
     }
     assert!(written >= 8, "write_direct_json wrote {written} times");
 }
+
+/// Keys of every length class the member search and the key writer distinguish (1-3, 4-8,
+/// 9-16 and more bytes), unicode and escaped ones, missing ones, and non-objects on the
+/// way: the direct forms answer as the evaluator, the writer writes the evaluator's JSON.
+#[test]
+fn direct_forms_agree_on_long_unicode_and_escaped_keys() {
+    let inputs = [
+        json!({
+            "ab": {"abcd": 1, "abcdefgh": {"abcdefghi": "x\"y\n", "sixteen_bytes_16": [1, {"z": 2}]}},
+            "héllo": {"seventeen_bytes17": 3.5, "wörld_wörld_wörld": "é😀"},
+            "abc": null, "abcdefgi": 7, "sixteen_bytes_1x": 8
+        }),
+        json!({"ab": [1, 2], "héllo": "text", "abc": {"abc": {}}}),
+        json!({"ab": {"abcd": "4", "abcdefgh": null}, "héllo": {"seventeen_bytes17": {}}}),
+    ];
+    let sources = [
+        "={{ $json.ab.abcd }}",
+        "={{ $json.ab.abcdefgh.abcdefghi }}",
+        "={{ $json.ab.abcdefgh.sixteen_bytes_16 }}",
+        "={{ $json.héllo.seventeen_bytes17 }}",
+        "={{ $json.héllo.wörld_wörld_wörld }}",
+        "={{ $json.héllo.seventeen_bytes17 + 1 }}",
+        "={{ $json.abc.abc }}",
+        "={{ $json.abcdefgi }}",
+        "={{ $json.sixteen_bytes_1x }}",
+        "={{ $json.ab.missing_key_longer_than_16 }}",
+        "={{ $json.ab.abcd.more }}",
+        "={{ { \"seventeen_bytes17\": $json.héllo.seventeen_bytes17, \"é😀\\\"\\\\\": $json.ab.abcd, \"k\": $json.héllo.wörld_wörld_wörld } }}",
+        "={{ { \"a_key_longer_than_sixteen\": $json.ab.abcdefgh, \"ab\": $json.ab, \"x\": $json.abc } }}",
+        "={{ { \"d\": 1, \"d\": $json.ab.abcd, \"é\": $json.abcdefgi } }}",
+        "={{ { \"arr\": $json.ab.abcdefgh.sixteen_bytes_16, \"n\": $json.nope.x } }}",
+    ];
+    let mut answered = 0;
+    let mut written = 0;
+    for input in &inputs {
+        for source in sources {
+            let (direct, generic, applied) = direct_form_both_ways(source, input);
+            assert_eq!(direct, generic, "{source} on {input}");
+            answered += usize::from(applied);
+            with_expression(source, input, |archived, arena, json, scope| {
+                let mut out = b"[".to_vec();
+                if super::write_direct_json(archived, arena, json, &mut out).is_some() {
+                    written += 1;
+                    let mut expected = b"[".to_vec();
+                    evaluate_generic(archived, scope)
+                        .expect("evaluates")
+                        .write_json(&mut expected);
+                    assert_eq!(
+                        String::from_utf8_lossy(&out),
+                        String::from_utf8_lossy(&expected),
+                        "{source} on {input}"
+                    );
+                } else {
+                    assert_eq!(out, b"[", "{source} on {input}: buffer changed");
+                }
+            });
+        }
+    }
+    assert!(answered >= 20, "direct forms answered {answered} times");
+    assert!(written >= 4, "the writer wrote {written} times");
+}
