@@ -89,7 +89,8 @@ fn set_node<'a>(ctx: &mut NodeCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<N
         // its own (`===` compares addresses; see `value::unique_empty`).
         let capacity = (base.len() + set.assignments.len()).max(1);
         let mut members = BumpVec::with_capacity_in(capacity, arena);
-        members.extend_from_slice(base);
+        // One copy of the input members, not a clone per member.
+        members.extend_from_slice_copy(base);
         for assignment in set.assignments.iter() {
             let value = leaf(ctx, &assignment.value, i)?;
             let value = convert(assignment.field_type, value)?;
