@@ -227,15 +227,15 @@ fn number_to_json(n: f64) -> serde_json::Value {
 /// does: `1` not `1.0`, `1e+21`, `-0` as `0`; NaN and ±Infinity as `null` (JSON has neither).
 #[inline]
 pub fn write_js_number(n: f64, out: &mut Vec<u8>) {
-    // `n as i64` round-trips exactly for the integral values in range (the same test as
-    // `fract() == 0`, without the call to `trunc`); NaN becomes 0 and fails the test.
-    let integral = n as i64;
     // Small non-negative integers (counters, codes, most numbers in requests): their
     // digits straight into the buffer, in line, without the formatter and the copy after
-    // it (`-0` is among them: it prints as `0`).
-    if (0..SMALL_INTEGER_END).contains(&integral) && integral as f64 == n {
+    // it (`-0` is among them: it prints as `0`). The range test first: NaN fails it, and
+    // in range the conversion needs no saturation; `value as f64 == n` then holds
+    // exactly for the integral values (the same test as `fract() == 0`, without `trunc`).
+    let in_range = (0.0..SMALL_INTEGER_END as f64).contains(&n);
+    let value = n as u32;
+    if in_range && f64::from(value) == n {
         // Through a fixed buffer cut to length: one capacity check, no call.
-        let value = integral as u32;
         let digit = |d: u32| b'0' + d as u8;
         let (digits, count) = if value < 10 {
             ([digit(value), 0, 0], 1)

@@ -176,11 +176,13 @@ fn json_path<'a>(json: Value<'a>, keys: &'a [ArchivedBox<str>]) -> Option<Value<
 /// Member `key` of `members`, `None` when missing (`undefined`). A plain loop: the
 /// iterator chain it replaces copied the value through the stack on every step.
 #[inline(always)]
-fn member<'a>(members: &'a [(&'a str, Value<'a>)], key: &str) -> Option<&'a Value<'a>> {
-    for (k, v) in members {
+fn member<'a>(mut members: &'a [(&'a str, Value<'a>)], key: &str) -> Option<&'a Value<'a>> {
+    // Peeling the slice keeps one pointer in the loop (an iterator kept two).
+    while let [(k, v), rest @ ..] = members {
         if crate::engine::value::key_eq(k, key) {
             return Some(v);
         }
+        members = rest;
     }
     None
 }
