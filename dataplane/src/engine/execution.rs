@@ -189,7 +189,8 @@ pub struct Execution<'a, S> {
     // last allocation — one check per vector (per node, for the run table) on every
     // execution, freeing nothing the reset would not.
     runs: ManuallyDrop<RunTable<'a>>,
-    order: ManuallyDrop<BumpVec<'a, (u32, u32)>>,
+    /// Runs recorded so far: the next run's [`TaskRun::seq`](super::run_data::TaskRun::seq).
+    runs_recorded: u32,
     states: &'a mut [NodeState<'a>],
     last_node: Option<u32>,
     error: Option<ExecError>,
@@ -233,7 +234,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             now_ms: config.started_ms,
             scheduler,
             runs: ManuallyDrop::new(runs),
-            order: ManuallyDrop::new(BumpVec::with_capacity_in(node_count, arena)),
+            runs_recorded: 0,
             states: arena.alloc_slice_fill_copy(node_count, NodeState::default()),
             last_node: None,
             error: None,

@@ -41,8 +41,12 @@ pub struct TaskRun<'a> {
     pub inputs: &'a [Option<&'a [Item<'a>]>],
     /// Producer of each input.
     pub sources: &'a [Option<Source>],
-    /// The node's error when it failed (also when it continued on fail).
-    pub error: Option<RunError<'a>>,
+    /// The node's error when it failed (also when it continued on fail). In the arena:
+    /// a pointer keeps the record of every successful run small.
+    pub error: Option<&'a RunError<'a>>,
+    /// Position of this run in the execution's run order (0 for the first node run
+    /// recorded): the order in which the runs of different nodes happened.
+    pub seq: u32,
 }
 
 /// One line of an execution trace (n8n execution record, per node run).

@@ -89,16 +89,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         let node = &self.plan.nodes[index];
         self.last_node = Some(run.entry.node);
         if matches!(node.settings.on_error, ArchivedOnError::StopWorkflow) {
-            self.runs[index].push(TaskRun {
-                outputs: &[],
-                inputs: run.entry.inputs,
-                sources: run.entry.sources,
-                error: Some(RunError {
-                    code: error.code,
-                    message: self.arena.alloc_str(&error.message),
-                }),
-            });
-            self.order.push((run.entry.node, run.run_index));
+            self.store(run, &[], Some(&error));
             self.error = Some(ExecError {
                 code: error.code,
                 message: error.into_detail().message,
@@ -122,7 +113,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         outputs: Outputs<'a>,
         error: Option<NodeError>,
     ) {
-        self.store(run, outputs, error);
+        self.store(run, outputs, error.as_ref());
         self.scheduler
             .add_children(run.entry.node, run.run_index, outputs, &self.runs);
         self.after_scheduling();
@@ -171,20 +162,24 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         None
     }
 
-    /// Appends the run to the run table and the run order.
+    /// Appends the run to the run table, numbered in the run order.
     #[inline]
-    fn store(&mut self, run: NodeRun<'a>, outputs: Outputs<'a>, error: Option<NodeError>) {
+    fn store(&mut self, run: NodeRun<'a>, outputs: Outputs<'a>, error: Option<&NodeError>) {
         let index = run.entry.node as usize;
+        let error = error.map(|e| {
+            &*self.arena.alloc(RunError {
+                code: e.code,
+                message: self.arena.alloc_str(&e.message),
+            })
+        });
         self.runs[index].push(TaskRun {
             outputs,
             inputs: run.entry.inputs,
             sources: run.entry.sources,
-            error: error.map(|e| RunError {
-                code: e.code,
-                message: self.arena.alloc_str(&e.message),
-            }),
+            error,
+            seq: self.runs_recorded,
         });
-        self.order.push((run.entry.node, run.run_index));
+        self.runs_recorded += 1;
     }
 
     /// After a run's children were scheduled: a scheduling failure stops the execution,

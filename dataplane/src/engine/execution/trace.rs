@@ -30,16 +30,25 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
 
     /// Every node run in execution order.
     pub fn trace(&self) -> Vec<TraceEntry> {
-        self.order
+        // The runs are kept by node; their sequence numbers give the order back.
+        let mut order: Vec<(u32, u32, &TaskRun<'a>)> = self
+            .runs
             .iter()
-            .map(|&(node, run)| {
-                let task = &self.runs[node as usize][run as usize];
-                TraceEntry {
-                    node: self.plan.nodes[node as usize].name.as_str().to_owned(),
-                    run,
-                    outputs: task.outputs.iter().map(|o| o.map(<[Item]>::len)).collect(),
-                    error: task.error.map(|e| e.message.to_owned()),
-                }
+            .enumerate()
+            .flat_map(|(node, runs)| {
+                runs.iter()
+                    .enumerate()
+                    .map(move |(run, task)| (node as u32, run as u32, task))
+            })
+            .collect();
+        order.sort_unstable_by_key(|&(_, _, task)| task.seq);
+        order
+            .into_iter()
+            .map(|(node, run, task)| TraceEntry {
+                node: self.plan.nodes[node as usize].name.as_str().to_owned(),
+                run,
+                outputs: task.outputs.iter().map(|o| o.map(<[Item]>::len)).collect(),
+                error: task.error.map(|e| e.message.to_owned()),
             })
             .collect()
     }
