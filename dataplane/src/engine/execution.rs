@@ -46,6 +46,7 @@ mod typed;
 pub use effects::Effect;
 use effects::Pending;
 use record::stamp_lineage;
+use typed::Typed;
 
 /// What the runtime provides to an execution: expression evaluation, JavaScript, the
 /// credentials nodes name, and a clock for the wall-time limit. Tests pass a fake; the data
@@ -358,9 +359,10 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
                 return self.attempt(run, None);
             }
             let child = match self.run_typed(run) {
-                Ok(Some(child)) => child,
-                Ok(None) => return Step::Continue,
-                Err(step) => return step,
+                Typed::Next(child) => child,
+                Typed::Done => return Step::Continue,
+                Typed::Decline => return self.attempt(run, None),
+                Typed::Settle(result) => return self.settle(run, result),
             };
             // What `poll` checks before its next pop.
             if self.response.is_some() || self.out_of_time() {
@@ -476,7 +478,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         };
         self.with_ctx(run, inputs, expression_inputs, resume, |ctx| {
             // The typed form of Set/If/Filter/Respond when the plan has one (`None`: generic).
-            match super::fast_nodes::run(ctx) {
+            match super::fast_nodes::run_in(ctx) {
                 Some(result) => result,
                 None => super::nodes::run(ctx),
             }
@@ -542,13 +544,20 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             direct_exprs,
         };
         let result = body(&mut ctx);
+        self.give_response(response);
+        result
+    }
+
+    /// Keeps the response a node run set, unless one was handed out already (the first
+    /// Respond to Webhook answers the request).
+    #[inline]
+    fn give_response(&mut self, response: Option<NodeResponse>) {
         if let Some(response) = response {
             if !self.responded {
                 self.responded = true;
                 self.response = Some(response);
             }
         }
-        result
     }
 }
 

@@ -21,8 +21,13 @@ use linkflow_codec::plan::typed::{
 use linkflow_codec::plan::ArchivedPValue;
 
 use super::expr::{evaluate_direct, write_direct_json};
-use super::item::Item;
-use super::node::{NodeCtx, NodeOutcome, NodeResponse, NodeResult};
+use bumpalo::Bump;
+use linkflow_codec::plan::{ArchivedPlan, ArchivedPlanNode};
+
+use super::item::{single_lineage, Item, PairedItem};
+use super::node::{
+    main_input, pass_main_input, NodeCtx, NodeError, NodeOutcome, NodeResponse, NodeResult,
+};
 use super::nodes::coerce::string_to_number;
 use super::value::{key_eq, Value};
 use super::webhook::json_headers;
@@ -30,9 +35,103 @@ use super::webhook::json_headers;
 /// Response body bytes reserved up front (one allocation for the reference response).
 const RESPONSE_BODY_BYTES_INITIAL: usize = 128;
 
+/// What a typed form reads of its node run: a part of [`NodeCtx`]. The execution's short
+/// path builds one per node run (a full context is a few dozen words, written per run)
+/// and builds the full context only when a parameter needs the expression host.
+pub struct TypedCtx<'a, 'x> {
+    /// The execution's arena.
+    pub arena: &'a Bump,
+    /// The plan being executed.
+    pub plan: &'a ArchivedPlan,
+    /// The running node.
+    pub node: &'a ArchivedPlanNode,
+    /// Items per input, as [`NodeCtx::inputs`].
+    pub inputs: &'a [Option<&'a [Item<'a>]>],
+    /// Whether the node may evaluate direct expression forms itself
+    /// ([`Services::direct_expressions`](super::execution::Services::direct_expressions)).
+    pub direct_exprs: bool,
+    /// The response the node gives (Respond to Webhook), for the caller to hand out.
+    pub response: Option<NodeResponse>,
+    /// Evaluates what the typed form does not: expressions without a direct form, and
+    /// the values inside array and object parameters.
+    pub host: &'x mut dyn ParamHost<'a>,
+}
+
+/// Evaluates a raw parameter for an input item as [`NodeCtx::resolve`] does.
+pub trait ParamHost<'a> {
+    /// [`NodeCtx::resolve`].
+    fn resolve(&mut self, raw: &'a ArchivedPValue, item: usize) -> Result<Value<'a>, NodeError>;
+}
+
+impl<'a> ParamHost<'a> for NodeCtx<'a, '_> {
+    fn resolve(&mut self, raw: &'a ArchivedPValue, item: usize) -> Result<Value<'a>, NodeError> {
+        NodeCtx::resolve(self, raw, item)
+    }
+}
+
+impl<'a> TypedCtx<'a, '_> {
+    /// [`NodeCtx::resolve`]: scalars here, the rest through the host.
+    fn resolve(&mut self, raw: &'a ArchivedPValue, item: usize) -> Result<Value<'a>, NodeError> {
+        Ok(match raw {
+            ArchivedPValue::Null => Value::Null,
+            ArchivedPValue::Bool(b) => Value::Bool(*b),
+            ArchivedPValue::Number(n) => Value::Number(n.to_native()),
+            ArchivedPValue::String(s) => Value::String(s.as_str()),
+            _ => self.host.resolve(raw, item)?,
+        })
+    }
+
+    /// [`NodeCtx::main_input`].
+    fn main_input(&self) -> &'a [Item<'a>] {
+        main_input(self.inputs)
+    }
+
+    /// [`NodeCtx::items_with_capacity`].
+    fn items_with_capacity(&self, capacity: usize) -> BumpVec<'a, Item<'a>> {
+        BumpVec::with_capacity_in(capacity, self.arena)
+    }
+
+    /// [`NodeCtx::paired`].
+    fn paired(&self, item: usize) -> &'a [PairedItem] {
+        single_lineage(self.arena, item, 0)
+    }
+
+    /// [`NodeCtx::single_output`].
+    fn single_output(&self, items: &'a [Item<'a>]) -> NodeOutcome<'a> {
+        NodeOutcome::Output(self.arena.alloc_slice_copy(&[Some(items)]))
+    }
+
+    /// [`NodeCtx::outputs`].
+    fn outputs(&self, outputs: &[&'a [Item<'a>]]) -> NodeOutcome<'a> {
+        NodeOutcome::Output(
+            self.arena
+                .alloc_slice_fill_iter(outputs.iter().map(|o| Some(*o))),
+        )
+    }
+}
+
+/// [`run`] inside the general path's node context: the typed form of a node whose
+/// settings (retries, onError ...) the general path applies around it.
+pub fn run_in<'a>(ctx: &mut NodeCtx<'a, '_>) -> Option<NodeResult<'a>> {
+    let mut typed = TypedCtx {
+        arena: ctx.arena,
+        plan: ctx.plan,
+        node: ctx.node,
+        inputs: ctx.inputs,
+        direct_exprs: ctx.direct_exprs,
+        response: None,
+        host: &mut *ctx,
+    };
+    let result = run(&mut typed);
+    if let Some(response) = typed.response {
+        *ctx.response = Some(response);
+    }
+    result
+}
+
 /// Runs the node through its typed form; `None` when it has none or a value needs the
 /// generic implementation.
-pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> Option<NodeResult<'a>> {
+pub fn run<'a>(ctx: &mut TypedCtx<'a, '_>) -> Option<NodeResult<'a>> {
     let node = ctx.node;
     match &node.fast {
         ArchivedFastParams::None => None,
@@ -44,7 +143,7 @@ pub fn run<'a>(ctx: &mut NodeCtx<'a, '_>) -> Option<NodeResult<'a>> {
 
 /// A leaf parameter for item `item`; `None` when evaluation fails (the generic path then
 /// reports the error with the node's error settings).
-fn leaf<'a>(ctx: &mut NodeCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> Option<Value<'a>> {
+fn leaf<'a>(ctx: &mut TypedCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> Option<Value<'a>> {
     if let Some((compiled, json)) = direct_expression(ctx, raw, item) {
         if let Some(value) = evaluate_direct(compiled, ctx.arena, json) {
             return Some(value);
@@ -57,7 +156,7 @@ fn leaf<'a>(ctx: &mut NodeCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> 
 /// input, as the host's scope sees it), when the services let nodes evaluate direct forms
 /// themselves; `None` otherwise (a literal, or services that evaluate their own way).
 fn direct_expression<'a>(
-    ctx: &NodeCtx<'a, '_>,
+    ctx: &TypedCtx<'a, '_>,
     raw: &'a ArchivedPValue,
     item: usize,
 ) -> Option<(&'a ArchivedCompiledExpression, Value<'a>)> {
@@ -75,7 +174,7 @@ fn direct_expression<'a>(
     Some((compiled, json))
 }
 
-fn set_node<'a>(ctx: &mut NodeCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<NodeResult<'a>> {
+fn set_node<'a>(ctx: &mut TypedCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<NodeResult<'a>> {
     let input = ctx.main_input();
     let arena = ctx.arena;
     let mut out = ctx.items_with_capacity(input.len());
@@ -133,7 +232,7 @@ fn convert(field_type: ArchivedFieldType, value: Value<'_>) -> Option<Value<'_>>
 }
 
 fn filter_node<'a>(
-    ctx: &mut NodeCtx<'a, '_>,
+    ctx: &mut TypedCtx<'a, '_>,
     filter: &'a ArchivedFastFilter,
 ) -> Option<NodeResult<'a>> {
     let input = ctx.main_input();
@@ -154,7 +253,7 @@ fn filter_node<'a>(
 }
 
 fn filter_passes<'a>(
-    ctx: &mut NodeCtx<'a, '_>,
+    ctx: &mut TypedCtx<'a, '_>,
     filter: &'a ArchivedFastFilter,
     item: usize,
 ) -> Option<bool> {
@@ -180,7 +279,7 @@ fn text(value: Value<'_>) -> Option<&str> {
 }
 
 fn condition_passes<'a>(
-    ctx: &mut NodeCtx<'a, '_>,
+    ctx: &mut TypedCtx<'a, '_>,
     condition: &'a ArchivedFastCondition,
     strict: bool,
     item: usize,
@@ -258,7 +357,7 @@ fn condition_passes<'a>(
 }
 
 fn respond_node<'a>(
-    ctx: &mut NodeCtx<'a, '_>,
+    ctx: &mut TypedCtx<'a, '_>,
     respond: &'a ArchivedFastRespond,
 ) -> Option<NodeResult<'a>> {
     let input = ctx.main_input();
@@ -289,22 +388,22 @@ fn respond_node<'a>(
 
 /// Sets the response and passes the input on.
 fn respond_with<'a>(
-    ctx: &mut NodeCtx<'a, '_>,
+    ctx: &mut TypedCtx<'a, '_>,
     respond: &ArchivedFastRespond,
     body: Vec<u8>,
 ) -> NodeOutcome<'a> {
-    *ctx.response = Some(NodeResponse {
+    ctx.response = Some(NodeResponse {
         status: respond.status.to_native(),
         headers: json_headers(),
         body,
     });
-    ctx.pass_main_input()
+    pass_main_input(ctx.arena, ctx.inputs)
 }
 
 /// A response body that is an object literal with a direct form, written straight to
 /// `body` (item 0's `json` as `$json`, as [`leaf`]); `None` otherwise, `body` unchanged.
 fn write_direct_body<'a>(
-    ctx: &NodeCtx<'a, '_>,
+    ctx: &TypedCtx<'a, '_>,
     raw: &'a ArchivedPValue,
     body: &mut Vec<u8>,
 ) -> Option<()> {

@@ -311,6 +311,31 @@ pub enum JsOutput<'a> {
     Value(Value<'a>),
 }
 
+/// Items of the first input that has data (n8n's `connectionInputData` in v1 order).
+pub fn main_input<'a>(inputs: &'a [Option<&'a [Item<'a>]>]) -> &'a [Item<'a>] {
+    inputs
+        .iter()
+        .flatten()
+        .find(|items| !items.is_empty())
+        .copied()
+        .unwrap_or(&[])
+}
+
+/// The main input of a node run passed on unchanged on output 0. A node with one input
+/// whose items are that input already has the output's shape: it is passed on as it
+/// is, without an allocation.
+pub fn pass_main_input<'a>(
+    arena: &'a Bump,
+    inputs: &'a [Option<&'a [Item<'a>]>],
+) -> NodeOutcome<'a> {
+    if let [Some(items)] = inputs {
+        if !items.is_empty() {
+            return NodeOutcome::Output(inputs);
+        }
+    }
+    NodeOutcome::Output(arena.alloc_slice_copy(&[Some(main_input(inputs))]))
+}
+
 /// Everything a node run sees. `'a` is the execution arena (and the plan), `'s` the call.
 pub struct NodeCtx<'a, 's> {
     /// The execution's arena: allocate output items and values here.
@@ -373,12 +398,7 @@ impl<'a> NodeCtx<'a, '_> {
 
     /// Items of the first input that has data (n8n's `connectionInputData` in v1 order).
     pub fn main_input(&self) -> &'a [Item<'a>] {
-        self.inputs
-            .iter()
-            .flatten()
-            .find(|items| !items.is_empty())
-            .copied()
-            .unwrap_or(&[])
+        main_input(self.inputs)
     }
 
     /// The raw parameter at a dotted `path` (`options.responseCode`, `rules.values.0`),
@@ -480,12 +500,7 @@ impl<'a> NodeCtx<'a, '_> {
     /// A node with one input whose items are that input already has the output's shape:
     /// it is passed on as it is, without an allocation.
     pub fn pass_main_input(&self) -> NodeOutcome<'a> {
-        if let [Some(items)] = self.inputs {
-            if !items.is_empty() {
-                return NodeOutcome::Output(self.inputs);
-            }
-        }
-        self.single_output(self.main_input())
+        pass_main_input(self.arena, self.inputs)
     }
 
     /// An outcome with one item list per output.

@@ -12,10 +12,28 @@
 use linkflow_codec::plan::typed::ArchivedFastParams;
 use linkflow_codec::plan::ArchivedOnError;
 
-use super::{Execution, NodeRun, Services, Step};
-use crate::engine::node::NodeOutcome;
+use super::{Execution, NodeRun, Services};
+use crate::engine::fast_nodes::{self, ParamHost, TypedCtx};
+use crate::engine::node::{NodeError, NodeOutcome, NodeResult};
 use crate::engine::nodes::trigger;
 use crate::engine::schedule::Entry;
+use crate::engine::value::Value;
+use linkflow_codec::plan::ArchivedPValue;
+
+/// What became of a short-path run ([`Execution::run_typed`]). Small on purpose: it is
+/// returned on every run.
+pub(super) enum Typed<'a> {
+    /// Recorded, its children scheduled (or none).
+    Done,
+    /// Recorded; its one child, not scheduled, for the caller to start next (see
+    /// `record_handing_off`).
+    Next(Entry<'a>),
+    /// The typed form declined a value: the general path runs the node from the start.
+    Decline,
+    /// The typed form answered something other than output (an error, no data, an
+    /// effect): the general path handles it as it handles a node call's result.
+    Settle(NodeResult<'a>),
+}
 
 impl<'a, S: Services<'a>> Execution<'a, S> {
     /// Whether node `node` runs on the short path ([`Self::run_typed`]).
@@ -34,11 +52,8 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
     }
 
     /// Runs a node that [`Self::runs_typed`] accepted: what `attempt` → `call_node` →
-    /// `finish_success` do for it, without the settings they check. `Ok(Some(child))`:
-    /// the run's one child, not scheduled, for the caller to start next (see
-    /// `record_handing_off`); `Ok(None)`: done, children scheduled; `Err(step)`: what the
-    /// general path made of it.
-    pub(super) fn run_typed(&mut self, run: NodeRun<'a>) -> Result<Option<Entry<'a>>, Step<'a>> {
+    /// `finish_success` do for it, without the settings they check.
+    pub(super) fn run_typed(&mut self, run: NodeRun<'a>) -> Typed<'a> {
         let inputs = run.entry.inputs;
         let result = if trigger::passes_input(&self.plan.nodes[run.entry.node as usize].kind) {
             // Triggers run without input data (their input is the trigger item).
@@ -46,22 +61,44 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
         } else if !self.has_input(inputs) {
             // The node does not run and its branch ends (`finish_success` of no data,
             // without alwaysOutputData).
-            return Ok(None);
+            return Typed::Done;
         } else {
-            self.with_ctx(run, inputs, inputs, None, super::super::fast_nodes::run)
+            let node = &self.plan.nodes[run.entry.node as usize];
+            let (arena, plan) = (self.arena, self.plan);
+            let direct_exprs = self.services.direct_expressions();
+            let mut host = RunHost {
+                execution: self,
+                run: &run,
+            };
+            let mut ctx = TypedCtx {
+                arena,
+                plan,
+                node,
+                inputs,
+                direct_exprs,
+                response: None,
+                host: &mut host,
+            };
+            let result = fast_nodes::run(&mut ctx);
+            // Checked before moved: most nodes set no response.
+            if ctx.response.is_some() {
+                let response = ctx.response;
+                self.give_response(response);
+            }
+            result
         };
         let outputs = match result {
             Some(Ok(NodeOutcome::Output(outputs))) => outputs,
             // The typed form declined: the general path runs the node from the start.
-            None => return Err(self.attempt(run, None)),
+            None => return Typed::Decline,
             // Whatever else the typed form answered, handled as `attempt` handles it.
-            Some(result) => return Err(self.settle(run, result)),
+            Some(result) => return Typed::Settle(result),
         };
         let limit = self.config.limits.items_per_output;
         if outputs.iter().flatten().any(|items| items.len() > limit) {
             // The general path reports the limit.
             self.finish_success(run, Some(outputs));
-            return Ok(None);
+            return Typed::Done;
         }
         // Typed forms give every item its lineage, and a trigger's input items got theirs
         // when the run started: nothing for `assign_paired_items`.
@@ -70,6 +107,26 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             .flatten()
             .all(|items| items.iter().all(|item| !item.paired.is_empty())));
         self.last_node = Some(run.entry.node);
-        Ok(self.record_handing_off(run, outputs))
+        match self.record_handing_off(run, outputs) {
+            Some(child) => Typed::Next(child),
+            None => Typed::Done,
+        }
+    }
+}
+
+/// The short path's expression host: builds the node's full context for the parameters
+/// a typed form does not evaluate itself (most runs never ask).
+struct RunHost<'e, 'a, S> {
+    execution: &'e mut Execution<'a, S>,
+    run: &'e NodeRun<'a>,
+}
+
+impl<'a, S: Services<'a>> ParamHost<'a> for RunHost<'_, 'a, S> {
+    fn resolve(&mut self, raw: &'a ArchivedPValue, item: usize) -> Result<Value<'a>, NodeError> {
+        let inputs = self.run.entry.inputs;
+        self.execution
+            .with_ctx(*self.run, inputs, inputs, None, |ctx| {
+                ctx.resolve(raw, item)
+            })
     }
 }
