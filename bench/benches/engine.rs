@@ -100,6 +100,7 @@ fn execute_reference(
     prepared: &Prepared,
     plan: &ArchivedPlan,
     router: &Router,
+    services: &mut EngineServices<'static>,
     arena: &mut Bump,
 ) -> (u16, usize) {
     arena.reset();
@@ -131,7 +132,7 @@ fn execute_reference(
         trigger,
         &request,
         &params,
-        EngineServices::fast_only(0),
+        &mut *services,
         &env,
         &mut |_| None,
     );
@@ -142,6 +143,9 @@ fn main() {
     let reference = Prepared::new(&reference_workflow(), "/webhook/bench");
     let transform = Prepared::new(&transform_workflow(20, 0), "/webhook/t20");
     let mut arena = Bump::with_capacity(64 * 1024);
+    // One set of services for every execution, lent to each: a shard keeps its services
+    // (and their JavaScript runtime) for as long as it runs.
+    let mut services = EngineServices::fast_only(0);
     // Plans are validated and routed once when they arrive (as a shard does), not per
     // execution.
     let (reference_plan, transform_plan) = (reference.plan(), transform.plan());
@@ -151,7 +155,7 @@ fn main() {
         (&reference, reference_plan, &reference_router),
         (&transform, transform_plan, &transform_router),
     ] {
-        let (status, len) = execute_reference(prepared, plan, router, &mut arena);
+        let (status, len) = execute_reference(prepared, plan, router, &mut services, &mut arena);
         assert_eq!(status, 200, "{} must answer 200", prepared.path);
         assert!(len > 0, "{} must answer a body", prepared.path);
     }
@@ -165,6 +169,7 @@ fn main() {
                 black_box(&reference),
                 reference_plan,
                 &reference_router,
+                &mut services,
                 &mut arena,
             )
             .1;
@@ -181,6 +186,7 @@ fn main() {
                 black_box(&reference),
                 reference_plan,
                 &reference_router,
+                &mut services,
                 &mut arena,
             )
         })
@@ -191,6 +197,7 @@ fn main() {
                 black_box(&transform),
                 transform_plan,
                 &transform_router,
+                &mut services,
                 &mut arena,
             )
         })

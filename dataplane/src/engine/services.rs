@@ -191,3 +191,119 @@ impl<'a> Services<'a> for EngineServices<'_> {
         }
     }
 }
+
+/// Services lent to an execution: a runtime keeps one set of services (and its JavaScript
+/// runtime) for many executions, as a shard does, instead of moving it into each one —
+/// [`EngineServices`] is a few hundred bytes, copied at every move and dropped field by
+/// field with each execution.
+impl<'a, S: Services<'a> + ?Sized> Services<'a> for &mut S {
+    fn credential(&mut self, kind: &str, id: &str, name: &str) -> Option<Credential> {
+        (**self).credential(kind, id, name)
+    }
+
+    fn eval_expr(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        expr: u32,
+        item: usize,
+    ) -> Result<Value<'a>, NodeError> {
+        (**self).eval_expr(view, expr, item)
+    }
+
+    fn run_js(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        code: &str,
+        mode: JsMode,
+        item: usize,
+    ) -> Result<JsOutput<'a>, NodeError> {
+        (**self).run_js(view, code, mode, item)
+    }
+
+    fn now_ms(&mut self) -> i64 {
+        (**self).now_ms()
+    }
+
+    fn direct_expressions(&self) -> bool {
+        (**self).direct_expressions()
+    }
+
+    fn eval_with_keys(
+        &mut self,
+        view: &ExecView<'a, '_>,
+        template: &str,
+        item: usize,
+        keys: &[(&'static str, Value<'a>)],
+    ) -> Result<Value<'a>, NodeError> {
+        (**self).eval_with_keys(view, template, item, keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bumpalo::Bump;
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::execution::Config;
+    use crate::engine::test_support::{access, archive, json_value, plan_from_workflow};
+    use crate::engine::webhook::{find_webhook, run_webhook_traced, WebhookEnv, WebhookRequest};
+
+    /// Runs POST /webhook/t of a Webhook -> Set (`value`) -> Respond workflow with
+    /// `services`; returns the status, the body and the trace.
+    fn run<'a, S: Services<'a>>(
+        arena: &'a Bump,
+        bytes: &'a [u8],
+        services: S,
+    ) -> (u16, Vec<u8>, Vec<String>) {
+        let plan = access(bytes);
+        let (trigger, params) = find_webhook(plan, "POST", "/webhook/t").expect("route");
+        let request = WebhookRequest {
+            method: "POST",
+            path: "/webhook/t",
+            query: "",
+            headers: &[],
+            body: json_value(arena, r#"{"a":41}"#),
+        };
+        let env = WebhookEnv {
+            base_url: "http://localhost/",
+            config: Config::new("webhook", "1", 0),
+        };
+        let run = run_webhook_traced(
+            arena,
+            plan,
+            trigger,
+            &request,
+            &params,
+            services,
+            &env,
+            &mut |_| None,
+        );
+        let trace = run.trace.iter().map(|t| format!("{t:?}")).collect();
+        (run.response.status, run.response.body, trace)
+    }
+
+    #[test]
+    fn lent_services_answer_as_owned_ones() {
+        // A fast expression, and one that needs JavaScript (which these services lack).
+        for value in ["={{ $json.body.a + 1 }}", "={{ [1, 2].map(x => x * 2) }}"] {
+            let workflow = json!({"name": "w", "nodes": [
+                {"name": "Webhook", "type": "n8n-nodes-base.webhook", "typeVersion": 2,
+                 "position": [0, 0],
+                 "parameters": {"path": "t", "httpMethod": "POST", "responseMode": "lastNode"}},
+                {"name": "Set", "type": "n8n-nodes-base.set", "typeVersion": 3.4,
+                 "position": [200, 0],
+                 "parameters": {"mode": "manual", "assignments": {"assignments": [
+                     {"id": "b", "name": "b", "value": value, "type": "string"}]}}}],
+                "connections": {"Webhook": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}}});
+            let bytes = archive(&plan_from_workflow(&workflow));
+            let (owned_arena, lent_arena) = (Bump::new(), Bump::new());
+            let owned = run(&owned_arena, &bytes, EngineServices::fast_only(0));
+            let mut services = EngineServices::fast_only(0);
+            let lent = run(&lent_arena, &bytes, &mut services);
+            assert_eq!(owned, lent, "{value}");
+            // The same services serve the next execution too.
+            assert_eq!(lent, run(&Bump::new(), &bytes, &mut services), "{value}");
+        }
+    }
+}
