@@ -38,6 +38,7 @@ use serde_json::{json, Value as Json};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const BASE_URL: &str = "http://127.0.0.1:8080/";
 const BENCH_BODY: &str = r#"{"a":41,"name":"bench"}"#;
 
 fn reference_workflow() -> Json {
@@ -123,7 +124,8 @@ fn execute_reference(
         body: Value::borrow_json(arena, &prepared.body),
     };
     let env = WebhookEnv {
-        base_url: "http://127.0.0.1:8080/",
+        base_url: BASE_URL,
+        webhook_url: Some(route.webhook_url()),
         config: Config::new("webhook", "1", 0),
     };
     let run = run_webhook(
@@ -149,8 +151,8 @@ fn main() {
     // Plans are validated and routed once when they arrive (as a shard does), not per
     // execution.
     let (reference_plan, transform_plan) = (reference.plan(), transform.plan());
-    let reference_router = Router::build([reference_plan]);
-    let transform_router = Router::build([transform_plan]);
+    let reference_router = Router::build([reference_plan], BASE_URL);
+    let transform_router = Router::build([transform_plan], BASE_URL);
     for (prepared, plan, router) in [
         (&reference, reference_plan, &reference_router),
         (&transform, transform_plan, &transform_router),

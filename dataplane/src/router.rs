@@ -5,7 +5,7 @@
 use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
 
 use crate::engine::value::key_eq;
-use crate::engine::webhook::trim_slashes;
+use crate::engine::webhook::{trim_slashes, webhook_url};
 
 /// Production webhook prefix.
 pub const WEBHOOK_PREFIX: &str = "/webhook/";
@@ -32,6 +32,9 @@ pub struct Route {
     static_path: Option<String>,
     /// Accepted methods, upper case; empty accepts any.
     methods: Vec<String>,
+    /// The trigger item's `webhookUrl`: the same for every request to the route, so
+    /// built once here rather than concatenated per request.
+    webhook_url: String,
 }
 
 /// The routes of a plan table, static routes before parameterised ones (as n8n prefers
@@ -58,8 +61,9 @@ pub enum Lookup {
 }
 
 impl Router {
-    /// Routes of `plans` (index = position in the slice).
-    pub fn build<'p>(plans: impl IntoIterator<Item = &'p ArchivedPlan>) -> Self {
+    /// Routes of `plans` (index = position in the slice), their webhooks served under
+    /// `base_url` (ending in `/`).
+    pub fn build<'p>(plans: impl IntoIterator<Item = &'p ArchivedPlan>, base_url: &str) -> Self {
         let mut routes = Vec::new();
         for (plan_index, plan) in plans.into_iter().enumerate() {
             for (trigger_index, trigger) in plan.triggers.iter().enumerate() {
@@ -88,6 +92,7 @@ impl Router {
                         .iter()
                         .map(|m| m.as_str().to_ascii_uppercase())
                         .collect(),
+                    webhook_url: webhook_url(base_url, webhook.path.as_str()),
                 });
             }
         }
@@ -155,6 +160,11 @@ impl Router {
 }
 
 impl Route {
+    /// The `webhookUrl` of the route's trigger items ([`webhook_url`]).
+    pub fn webhook_url(&self) -> &str {
+        &self.webhook_url
+    }
+
     fn matches_path(&self, path: &str) -> bool {
         if let Some(static_path) = &self.static_path {
             return key_eq(static_path, path);
@@ -230,7 +240,7 @@ mod tests {
     fn static_routes_win_and_params_are_extracted() {
         let dynamic = plan_bytes("user/:id", &["GET"]);
         let fixed = plan_bytes("user/me", &["GET"]);
-        let router = Router::build([access(&dynamic), access(&fixed)]);
+        let router = Router::build([access(&dynamic), access(&fixed)], "http://127.0.0.1:5690/");
         let Lookup::Found(route) = router.lookup("GET", "/webhook/user/me", false) else {
             panic!("static route expected");
         };
@@ -252,7 +262,7 @@ mod tests {
         ];
         for pattern in paths {
             let bytes = plan_bytes(pattern, &["POST"]);
-            let router = Router::build([access(&bytes)]);
+            let router = Router::build([access(&bytes)], "http://127.0.0.1:5690/");
             let route = router.route(0);
             assert!(route.static_path.is_some(), "{pattern:?}");
             for path in paths {
@@ -275,7 +285,7 @@ mod tests {
             }
         }
         let bytes = plan_bytes("user/:id/x", &["POST"]);
-        let router = Router::build([access(&bytes)]);
+        let router = Router::build([access(&bytes)], "http://127.0.0.1:5690/");
         assert!(router.route(0).static_path.is_none());
         assert!(matches!(
             router.lookup("POST", "/webhook//user/7/x/", false),
@@ -302,7 +312,7 @@ mod tests {
     #[test]
     fn wrong_method_is_405_with_allow_and_unknown_path_404() {
         let bytes = plan_bytes("hook", &["GET", "PUT"]);
-        let router = Router::build([access(&bytes)]);
+        let router = Router::build([access(&bytes)], "http://127.0.0.1:5690/");
         match router.lookup("POST", "/webhook/hook", false) {
             Lookup::MethodNotAllowed { allow } => assert_eq!(allow, "GET, PUT"),
             other => panic!("{other:?}"),
@@ -323,5 +333,22 @@ mod tests {
             router.lookup("GET", "/webhook-test/hook", true),
             Lookup::Found(_)
         ));
+    }
+
+    #[test]
+    fn webhook_urls_are_the_base_webhook_and_the_path_without_leading_slashes() {
+        for (base, path) in [
+            ("http://127.0.0.1:5690/", "hook"),
+            ("http://127.0.0.1:5690/", "//a/b/"),
+            ("https://h.example/n8n/", "user/:id"),
+            ("http://x/", ""),
+            ("http://x/", "é/✓"),
+        ] {
+            let bytes = plan_bytes(path, &["POST"]);
+            let router = Router::build([access(&bytes)], base);
+            let expected = format!("{base}webhook/{}", path.trim_start_matches('/'));
+            assert_eq!(router.route(0).webhook_url(), expected, "{path:?}");
+            assert_eq!(webhook_url(base, path), expected, "{path:?}");
+        }
     }
 }

@@ -66,6 +66,7 @@ fn run_plan(bytes: &[u8], body: &str, limits: Limits, now_ms: i64) -> WebhookRun
     };
     let env = WebhookEnv {
         base_url: "http://localhost/",
+        webhook_url: None,
         config: config(limits),
     };
     run_webhook_traced(

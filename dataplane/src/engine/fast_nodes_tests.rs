@@ -39,6 +39,7 @@ fn run(workflow: &Json, body: &str, typed: bool) -> (u16, String, Vec<String>, u
     };
     let env = WebhookEnv {
         base_url: "http://localhost/",
+        webhook_url: None,
         config: Config::new("webhook", "1", 0),
     };
     let run = run_webhook_traced(

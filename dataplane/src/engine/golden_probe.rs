@@ -49,6 +49,7 @@ fn golden_cases_run_without_panicking() {
             let arena = Bump::new();
             let env = WebhookEnv {
                 base_url: "http://127.0.0.1:5690/",
+                webhook_url: None,
                 config: super::execution::Config {
                     limits: Limits::default(),
                     execution_id: "1",

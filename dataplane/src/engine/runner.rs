@@ -356,6 +356,7 @@ pub fn run_workflow<S: for<'a> Services<'a>>(
         Some(request) => {
             let env = WebhookEnv {
                 base_url,
+                webhook_url: None,
                 config: Config::new("webhook", "1", started_ms),
             };
             RunOutput::Webhook(run_request(&arena, plan, request, services, &env))

@@ -267,6 +267,7 @@ mod tests {
         };
         let env = WebhookEnv {
             base_url: "http://localhost/",
+            webhook_url: None,
             config: Config::new("webhook", "1", 0),
         };
         let run = run_webhook_traced(

@@ -92,6 +92,10 @@ impl WebhookResponse {
 pub struct WebhookEnv<'a> {
     /// Base URL webhooks are reachable at (`WEBHOOK_URL`), ending in `/`.
     pub base_url: &'a str,
+    /// The `webhookUrl` of the trigger [`run_webhook`] is given, when the caller has it
+    /// already (the data plane's router computes it once per route: it is the same for
+    /// every request); `None` builds it from `base_url` for this run.
+    pub webhook_url: Option<&'a str>,
     /// Execution configuration (limits, id, clock start).
     pub config: Config<'a>,
 }
@@ -181,15 +185,31 @@ fn match_path<'p>(pattern: &'p str, path: &'p str) -> Option<Vec<(&'p str, &'p s
     }
 }
 
+/// The `webhookUrl` of a webhook trigger at `webhook_path` served under `base_url` (ending
+/// in `/`): n8n's production URL, `<base>webhook/<path without leading slashes>`.
+pub fn webhook_url(base_url: &str, webhook_path: &str) -> String {
+    // A byte scan: `trim_start_matches('/')` runs a char searcher.
+    let start = webhook_path
+        .bytes()
+        .position(|b| b != b'/')
+        .unwrap_or(webhook_path.len());
+    let path = &webhook_path[start..];
+    let mut url = String::with_capacity(base_url.len() + "webhook/".len() + path.len());
+    url.push_str(base_url);
+    url.push_str("webhook/");
+    url.push_str(path);
+    url
+}
+
 /// The trigger item n8n's Webhook node emits:
 /// `{headers, params, query, body, webhookUrl, executionMode}`, with the lineage of the
-/// trigger node's input item 0 (what the execution stamps on its input).
+/// trigger node's input item 0 (what the execution stamps on its input). `webhook_url` is
+/// the trigger's [`webhook_url`], the same for every request to it.
 pub fn trigger_item<'a>(
     arena: &'a Bump,
     request: &WebhookRequest<'a>,
     path_params: &[(&'a str, &'a str)],
-    webhook_path: &str,
-    base_url: &str,
+    webhook_url: &'a str,
 ) -> Item<'a> {
     let headers = arena.alloc_slice_fill_iter(request.headers.iter().map(|&(name, value)| {
         let name: &'a str = if has_ascii_uppercase(name.as_bytes()) {
@@ -201,20 +221,6 @@ pub fn trigger_item<'a>(
     }));
     let params =
         arena.alloc_slice_fill_iter(path_params.iter().map(|&(k, v)| (k, Value::String(v))));
-    // Concatenated in the arena: `format!` here cost ~700 instructions per execution.
-    let mut url = bumpalo::collections::String::with_capacity_in(
-        base_url.len() + 8 + webhook_path.len(),
-        arena,
-    );
-    url.push_str(base_url);
-    url.push_str("webhook/");
-    // A byte scan: `trim_start_matches('/')` runs a char searcher.
-    let start = webhook_path
-        .bytes()
-        .position(|b| b != b'/')
-        .unwrap_or(webhook_path.len());
-    url.push_str(&webhook_path[start..]);
-    let url = url.into_bump_str();
     let members = arena.alloc_slice_copy(&[
         ("headers", Value::Object(headers)),
         ("params", Value::Object(params)),
@@ -227,7 +233,7 @@ pub fn trigger_item<'a>(
                 request.body
             },
         ),
-        ("webhookUrl", Value::String(url)),
+        ("webhookUrl", Value::String(webhook_url)),
         ("executionMode", Value::String("production")),
     ]);
     // The lineage the execution stamps on the trigger node's input anyway (item 0 of
@@ -399,13 +405,11 @@ fn drive<'a, S: Services<'a>>(
     on_effect: &mut dyn FnMut(&Effect<'a>) -> Option<EffectResult<'a>>,
     record_trace: bool,
 ) -> WebhookRun {
-    let item = trigger_item(
-        arena,
-        request,
-        path_params,
-        webhook.path.as_str(),
-        env.base_url,
-    );
+    let webhook_url = match env.webhook_url {
+        Some(url) => url,
+        None => arena.alloc_str(&webhook_url(env.base_url, webhook.path.as_str())),
+    };
+    let item = trigger_item(arena, request, path_params, webhook_url);
     let start = Start {
         node: webhook.node.to_native(),
         items: arena.alloc_slice_copy(&[item]),

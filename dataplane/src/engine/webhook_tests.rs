@@ -94,7 +94,8 @@ fn trigger_item_lower_cases_header_names() {
         headers: &headers,
         body: Value::Null,
     };
-    let item = trigger_item(&arena, &request, &[], "p", "http://127.0.0.1:5690/");
+    let url = webhook_url("http://127.0.0.1:5690/", "/p");
+    let item = trigger_item(&arena, &request, &[], arena.alloc_str(&url));
     assert_eq!(item.json.get("headers").get("x-custom").as_str(), Some("v"));
     assert_eq!(
         item.json.get("headers").get("x-long-header-name").as_str(),

@@ -244,8 +244,7 @@ impl RequestHandler for WebhookHandler {
             arena,
             &webhook_request,
             params.into_bump_slice(),
-            webhook.path.as_str(),
-            &state.base_url,
+            route.webhook_url(),
         );
         let start = Start {
             node: webhook.node.to_native(),

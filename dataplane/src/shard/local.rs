@@ -24,7 +24,7 @@ use crate::engine::runner::{
     items_json, manual_start, route_request, ManualRun, RunOutput, RunRequest,
 };
 use crate::engine::services::EngineServices;
-use crate::engine::webhook::{trigger_item, PendingResponse, WebhookRun};
+use crate::engine::webhook::{trigger_item, webhook_url, PendingResponse, WebhookRun};
 use crate::outbound::{self, OutboundConfig};
 use crate::router::Router;
 
@@ -191,12 +191,14 @@ async fn run_webhook<'a>(
         Ok(routed) => routed,
         Err(not_found) => return *not_found,
     };
+    // One execution per run: the URL is built for it, where a shard's router keeps one
+    // per route.
+    let url = webhook_url(&env.state.base_url, routed.webhook.path.as_str());
     let item = trigger_item(
         env.arena,
         &routed.request,
         &routed.params,
-        routed.webhook.path.as_str(),
-        &env.state.base_url,
+        env.arena.alloc_str(&url),
     );
     let start = Start {
         node: routed.webhook.node.to_native(),

@@ -454,7 +454,7 @@ fn install(state: &Rc<ShardState>, added: Option<Arc<PlanBytes>>, removed: Optio
             .workflow_index(bytes.workflow_id());
         plans.push(Installed { bytes, stats });
     }
-    let router = Router::build(plans.iter().map(|p| p.bytes.plan()));
+    let router = Router::build(plans.iter().map(|p| p.bytes.plan()), &state.base_url);
     let table = Rc::new(PlanTable {
         plans,
         router,
