@@ -22,7 +22,6 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use criterion::{Criterion, Throughput};
 use linkflow_bench::workflows::transform_workflow;
@@ -113,8 +112,7 @@ fn execute_reference(
     let ArchivedTrigger::Webhook(trigger) = &plan.triggers[route.trigger] else {
         unreachable!("the router only indexes webhook triggers");
     };
-    let mut params = BumpVec::with_capacity_in(2, arena);
-    params.extend(route.params(prepared.path));
+    let params = route.params_in(arena, prepared.path);
     let headers = [("content-type", "application/json")];
     let request = WebhookRequest {
         method: "POST",
@@ -133,7 +131,7 @@ fn execute_reference(
         plan,
         trigger,
         &request,
-        &params,
+        params,
         &mut *services,
         &env,
         &mut |_| None,

@@ -2,6 +2,8 @@
 //! `/webhook-test/<path>`), `:name` path parameters, several methods per node, 404 vs 405.
 //! Built once per plan install, read per request without allocation.
 
+use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
 use linkflow_codec::plan::{ArchivedPlan, ArchivedTrigger};
 
 use crate::engine::value::key_eq;
@@ -133,15 +135,23 @@ impl Router {
             return Lookup::NotFound;
         };
         let rest = trim_slashes(rest);
-        let mut allow: Option<String> = None;
+        // The hit in one tight loop; what a miss answers (404 or 405 with the methods the
+        // path accepts) is worked out apart, so the hit's loop spills nothing for it.
         for (index, route) in self.routes.iter().enumerate() {
-            if !route.matches_path(rest) {
-                continue;
-            }
-            // `key_eq`: method names compare in line, not through `memcmp`.
-            if route.methods.is_empty() || route.methods.iter().any(|m| key_eq(m, method)) {
+            if route.matches_path(rest) && route.accepts(method) {
                 return Lookup::Found(index);
             }
+        }
+        self.miss(rest)
+    }
+
+    /// The answer when no route accepts the method and `path` (trimmed, without the
+    /// prefix): 405 with every method of the routes matching the path, else 404.
+    #[cold]
+    #[inline(never)]
+    fn miss(&self, path: &str) -> Lookup {
+        let mut allow: Option<String> = None;
+        for route in self.routes.iter().filter(|r| r.matches_path(path)) {
             let allow = allow.get_or_insert_with(String::new);
             for m in &route.methods {
                 if !allow.split(", ").any(|a| a == m) {
@@ -165,6 +175,7 @@ impl Route {
         &self.webhook_url
     }
 
+    #[inline]
     fn matches_path(&self, path: &str) -> bool {
         if let Some(static_path) = &self.static_path {
             return key_eq(static_path, path);
@@ -172,7 +183,17 @@ impl Route {
         self.matches_segments(path)
     }
 
-    /// The segment walk: what [`Route::matches_path`] decides for every route.
+    /// True when the route accepts `method` (exactly: the plan stores methods upper case,
+    /// as requests carry them).
+    #[inline]
+    fn accepts(&self, method: &str) -> bool {
+        // `key_eq`: method names compare in line, not through `memcmp`.
+        self.methods.is_empty() || self.methods.iter().any(|m| key_eq(m, method))
+    }
+
+    /// The segment walk: what [`Route::matches_path`] decides for every route. Out of
+    /// line: its split iterators would crowd the look-up loop of static routes.
+    #[inline(never)]
     fn matches_segments(&self, path: &str) -> bool {
         let mut parts = path.split('/');
         for segment in &self.segments {
@@ -183,6 +204,18 @@ impl Route {
             }
         }
         parts.next().is_none()
+    }
+
+    /// [`Route::params`] collected in `arena`: what the trigger item's `params` is built
+    /// from. A static route has none and allocates nothing.
+    #[inline]
+    pub fn params_in<'a>(&'a self, arena: &'a Bump, path: &'a str) -> &'a [(&'a str, &'a str)] {
+        if self.static_path.is_some() {
+            return &[];
+        }
+        let mut params = BumpVec::with_capacity_in(self.segments.len(), arena);
+        params.extend(self.params(path));
+        params.into_bump_slice()
     }
 
     /// The `:name` parameters of `path` (which must have matched), in route order.
@@ -253,6 +286,8 @@ mod tests {
             route.params("/webhook/user/42").collect::<Vec<_>>(),
             [("id", "42")]
         );
+        let arena = Bump::new();
+        assert_eq!(route.params_in(&arena, "/webhook/user/42"), [("id", "42")]);
     }
 
     #[test]
@@ -281,6 +316,7 @@ mod tests {
                 );
                 if found {
                     assert_eq!(route.params(&url).count(), 0);
+                    assert!(route.params_in(&Bump::new(), &url).is_empty());
                 }
             }
         }
@@ -336,6 +372,36 @@ mod tests {
     }
 
     #[test]
+    fn a_hit_on_a_later_route_and_the_allow_list_of_a_miss() {
+        // The static route matches the path first but accepts only GET: the dynamic one
+        // that accepts POST answers.
+        let fixed = plan_bytes("user/me", &["GET"]);
+        let dynamic = plan_bytes("user/:id", &["POST", "PUT"]);
+        let router = Router::build([access(&fixed), access(&dynamic)], "http://127.0.0.1:5690/");
+        let Lookup::Found(route) = router.lookup("POST", "/webhook/user/me", false) else {
+            panic!("the dynamic route accepts POST");
+        };
+        assert_eq!(router.route(route).plan, 1);
+        assert!(matches!(
+            router.lookup("GET", "/webhook/user/me/", false),
+            Lookup::Found(0)
+        ));
+        // Every method of every route matching the path, in route order, once each.
+        match router.lookup("DELETE", "/webhook/user/me", false) {
+            Lookup::MethodNotAllowed { allow } => assert_eq!(allow, "GET, POST, PUT"),
+            other => panic!("{other:?}"),
+        }
+        match router.lookup("GET", "/webhook/user/7", false) {
+            Lookup::MethodNotAllowed { allow } => assert_eq!(allow, "POST, PUT"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            router.lookup("GET", "/webhook/users/7", false),
+            Lookup::NotFound
+        ));
+    }
+
+    #[test]
     fn webhook_urls_are_the_base_webhook_and_the_path_without_leading_slashes() {
         for (base, path) in [
             ("http://127.0.0.1:5690/", "hook"),
@@ -349,6 +415,121 @@ mod tests {
             let expected = format!("{base}webhook/{}", path.trim_start_matches('/'));
             assert_eq!(router.route(0).webhook_url(), expected, "{path:?}");
             assert_eq!(webhook_url(base, path), expected, "{path:?}");
+        }
+    }
+
+    /// The shard's way to a trigger item (router look-up, parameters collected in the
+    /// arena, the route's `webhookUrl` built once) gives the item the engine's general way
+    /// gives (`find_webhook`, the URL built for the run), body parsed as the shard does.
+    #[test]
+    fn routed_trigger_items_match_the_general_path() {
+        use crate::engine::webhook::{find_webhook, trigger_item, WebhookRequest};
+        use crate::ingress::body::parse_body;
+        const BASE: &str = "http://127.0.0.1:5690/";
+        type Case<'c> = (
+            &'c str,
+            &'c str,
+            &'c str,
+            &'c [(&'c str, &'c str)],
+            &'c str,
+            &'c str,
+        );
+        let cases: [Case; 6] = [
+            // (route path, request path, query, headers, content type, body)
+            (
+                "bench",
+                "/webhook/bench",
+                "",
+                &[("content-type", "application/json")],
+                "application/json",
+                r#"{"a":41,"name":"bench"}"#,
+            ),
+            (
+                // `find_webhook` keeps leading slashes of the request path (the router
+                // trims them): trailing ones only, which both ignore.
+                "/hook/",
+                "/webhook/hook//",
+                "a=1&b=x+y&a=2&c=%C3%A9&=&d",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("X-Ünïcode-Naмe", "vâlue ✓"),
+                    ("HOST", "h"),
+                ],
+                "application/json; charset=utf-8",
+                r#"{"é":"✓","n":[1,{"x":null}],"e":{},"s":"a\"b"}"#,
+            ),
+            (
+                "user/:id/x",
+                "/webhook/user/42/x/",
+                "q=",
+                &[("Accept", "*/*"), ("User-Agent", "curl/8")],
+                "",
+                "",
+            ),
+            (
+                "a/:b/:c",
+                "/webhook/a/%20/é",
+                "",
+                &[],
+                "text/plain",
+                "not json ✓",
+            ),
+            (
+                "é/✓",
+                "/webhook/é/✓",
+                "x",
+                &[("x-long-header-name-with-Upper", "v")],
+                "application/x-www-form-urlencoded",
+                "a=1&a=2&b=%41",
+            ),
+            (
+                ":only",
+                "/webhook/Vâlue",
+                "",
+                &[("content-length", "0")],
+                "application/json",
+                "[1,2]",
+            ),
+        ];
+        for (pattern, path, query, headers, content_type, body) in cases {
+            let bytes = plan_bytes(pattern, &["POST"]);
+            let plan = access(&bytes);
+            let router = Router::build([plan], BASE);
+            let arena = Bump::new();
+            let body = parse_body(
+                &arena,
+                content_type,
+                arena.alloc_slice_copy(body.as_bytes()),
+            )
+            .expect("a body the shard reads");
+            let request = WebhookRequest {
+                method: "POST",
+                path,
+                query,
+                headers,
+                body,
+            };
+            let Lookup::Found(index) = router.lookup("POST", path, false) else {
+                panic!("{path:?} must be routed to {pattern:?}");
+            };
+            let route = router.route(index);
+            let routed = trigger_item(
+                &arena,
+                &request,
+                route.params_in(&arena, path),
+                route.webhook_url(),
+            );
+            let (webhook, params) = find_webhook(plan, "POST", path)
+                .unwrap_or_else(|| panic!("the general path finds {path:?}"));
+            let url = webhook_url(BASE, webhook.path.as_str());
+            let general = trigger_item(&arena, &request, &params, arena.alloc_str(&url));
+            let json = |item: &crate::engine::item::Item<'_>| {
+                let mut out = Vec::new();
+                item.json.write_json(&mut out);
+                String::from_utf8(out).unwrap()
+            };
+            assert_eq!(json(routed), json(general), "{pattern:?} {path:?}");
+            assert_eq!(routed.paired, general.paired);
         }
     }
 }

@@ -18,7 +18,7 @@ use super::execution::{Config, Effect, Execution, Outcome, Services, Start};
 use super::item::{single_lineage, Item};
 use super::node::{EffectResult, Header, Headers, NodeResponse};
 use super::run_data::TraceEntry;
-use super::value::{key_eq, Value};
+use super::value::{key_eq, Members, Value};
 
 /// `Content-Type` of JSON responses, as n8n sends it.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -204,23 +204,32 @@ pub fn webhook_url(base_url: &str, webhook_path: &str) -> String {
 /// The trigger item n8n's Webhook node emits:
 /// `{headers, params, query, body, webhookUrl, executionMode}`, with the lineage of the
 /// trigger node's input item 0 (what the execution stamps on its input). `webhook_url` is
-/// the trigger's [`webhook_url`], the same for every request to it.
+/// the trigger's [`webhook_url`], the same for every request to it. The item is in the
+/// arena already (the execution's start borrows it from there: no copy).
 pub fn trigger_item<'a>(
     arena: &'a Bump,
     request: &WebhookRequest<'a>,
     path_params: &[(&'a str, &'a str)],
     webhook_url: &'a str,
-) -> Item<'a> {
+) -> &'a Item<'a> {
     let headers = arena.alloc_slice_fill_iter(request.headers.iter().map(|&(name, value)| {
         let name: &'a str = if has_ascii_uppercase(name.as_bytes()) {
-            arena.alloc_str(&name.to_ascii_lowercase())
+            // Lower-cased in the arena: `to_ascii_lowercase` allocated (and freed) a heap
+            // string per such header, and clients send `Host`, `User-Agent`, `Accept` ...
+            let lower = arena.alloc_str(name);
+            lower.make_ascii_lowercase();
+            lower
         } else {
             name
         };
         (name, Value::String(value))
     }));
-    let params =
-        arena.alloc_slice_fill_iter(path_params.iter().map(|&(k, v)| (k, Value::String(v))));
+    // A static route has no parameters: no allocation to size (as for an empty query).
+    let params: Members<'a> = if path_params.is_empty() {
+        &[]
+    } else {
+        arena.alloc_slice_fill_iter(path_params.iter().map(|&(k, v)| (k, Value::String(v))))
+    };
     let members = arena.alloc_slice_copy(&[
         ("headers", Value::Object(headers)),
         ("params", Value::Object(params)),
@@ -238,10 +247,10 @@ pub fn trigger_item<'a>(
     ]);
     // The lineage the execution stamps on the trigger node's input anyway (item 0 of
     // input 0): with it already here, the first node run needs no re-stamped copy.
-    Item {
+    arena.alloc(Item {
         paired: single_lineage(arena, 0, 0),
         ..Item::new(Value::Object(members))
-    }
+    })
 }
 
 /// True when `bytes` has an ASCII upper-case letter. Eight bytes at a time: header names
@@ -412,7 +421,7 @@ fn drive<'a, S: Services<'a>>(
     let item = trigger_item(arena, request, path_params, webhook_url);
     let start = Start {
         node: webhook.node.to_native(),
-        items: arena.alloc_slice_copy(&[item]),
+        items: std::slice::from_ref(item),
     };
     let mut execution = Execution::new(arena, plan, start, services, env.config);
     let mut response = PendingResponse::new(webhook);

@@ -110,3 +110,35 @@ fn trigger_item_lower_cases_header_names() {
         Some("http://127.0.0.1:5690/webhook/p")
     );
 }
+
+#[test]
+fn header_names_are_lower_cased_as_to_ascii_lowercase_does() {
+    let names = [
+        "content-type",
+        "Content-Type",
+        "HOST",
+        "X-Ünïcode-Naмe",
+        "é-Z",
+        "x-long-header-name-with-Upper-At-The-End-Z",
+        "\u{7f}\u{80}A",
+        "",
+    ];
+    let arena = Bump::new();
+    let headers: Vec<(&str, &str)> = names.iter().map(|n| (*n, "v")).collect();
+    let request = WebhookRequest {
+        method: "POST",
+        path: "/webhook/p",
+        query: "",
+        headers: &headers,
+        body: Value::Undefined,
+    };
+    let item = trigger_item(&arena, &request, &[], "http://h/webhook/p");
+    let Value::Object(members) = item.json.get("headers") else {
+        panic!("headers are an object");
+    };
+    let got: Vec<&str> = members.iter().map(|(k, _)| *k).collect();
+    let expected: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    assert_eq!(got, expected);
+    // The request's own names are left as they were.
+    assert_eq!(request.headers[1].0, "Content-Type");
+}

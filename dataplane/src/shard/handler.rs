@@ -218,8 +218,6 @@ impl RequestHandler for WebhookHandler {
             };
             headers.push((header.name, value));
         }
-        let mut params = BumpVec::with_capacity_in(2, arena);
-        params.extend(route.params(request.path));
         let webhook_request = WebhookRequest {
             method: request.method,
             path: request.path,
@@ -243,12 +241,12 @@ impl RequestHandler for WebhookHandler {
         let item = trigger_item(
             arena,
             &webhook_request,
-            params.into_bump_slice(),
+            route.params_in(arena, request.path),
             route.webhook_url(),
         );
         let start = Start {
             node: webhook.node.to_native(),
-            items: arena.alloc_slice_copy(&[item]),
+            items: std::slice::from_ref(item),
         };
         let config = Config::new("webhook", execution_id, now_ms());
         let mut execution = Execution::new(

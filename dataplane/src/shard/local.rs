@@ -202,7 +202,7 @@ async fn run_webhook<'a>(
     );
     let start = Start {
         node: routed.webhook.node.to_native(),
-        items: env.arena.alloc_slice_copy(&[item]),
+        items: std::slice::from_ref(item),
     };
     let mut execution = execution(env, bytes, start, "webhook");
     let mut response = PendingResponse::new(routed.webhook);
