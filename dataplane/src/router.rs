@@ -44,6 +44,11 @@ pub struct Route {
 #[derive(Debug, Clone, Default)]
 pub struct Router {
     routes: Vec<Route>,
+    /// `/webhook/<path>` of each static route, in route order (static routes come first,
+    /// so index `i` here is route `i`). Why: most requests name their route exactly as
+    /// it is stored, and one compare of the whole path then finds it without stripping
+    /// the prefix and trimming slashes.
+    exact_paths: Vec<String>,
 }
 
 /// Result of a lookup.
@@ -98,13 +103,22 @@ impl Router {
                 });
             }
         }
+        // Stable: static routes (no parameter) first, each group in plan order.
         routes.sort_by_key(|r| {
             r.segments
                 .iter()
                 .filter(|s| matches!(s, Segment::Param(_)))
                 .count()
         });
-        Router { routes }
+        let exact_paths = routes
+            .iter()
+            .map_while(|r| r.static_path.as_ref())
+            .map(|path| format!("{WEBHOOK_PREFIX}{path}"))
+            .collect();
+        Router {
+            routes,
+            exact_paths,
+        }
     }
 
     /// The route at `index` (as [`Lookup::Found`] gave it).
@@ -123,7 +137,25 @@ impl Router {
     }
 
     /// Finds the route for `method` and `path` (no query string).
+    #[inline]
     pub fn lookup(&self, method: &str, path: &str, test_mode: bool) -> Lookup {
+        // A static route's exact URL. The same answer as the walk below: static routes
+        // come first, and a static route matches a path only when its trimmed path
+        // equals the request's, which holds when the whole paths are equal; a path that
+        // differs (slashes to trim, a test URL, a dynamic route, no route) goes the
+        // general way.
+        for (index, exact) in self.exact_paths.iter().enumerate() {
+            if key_eq(exact, path) && self.routes[index].accepts(method) {
+                return Lookup::Found(index);
+            }
+        }
+        self.lookup_general(method, path, test_mode)
+    }
+
+    /// [`Router::lookup`] by prefix, trimmed path and route order: what it answers for
+    /// every path.
+    #[inline(never)]
+    fn lookup_general(&self, method: &str, path: &str, test_mode: bool) -> Lookup {
         let rest = if let Some(rest) = path.strip_prefix(WEBHOOK_PREFIX) {
             rest
         } else if let Some(rest) = path.strip_prefix(WEBHOOK_TEST_PREFIX) {
@@ -399,6 +431,55 @@ mod tests {
             router.lookup("GET", "/webhook/users/7", false),
             Lookup::NotFound
         ));
+    }
+
+    #[test]
+    fn exact_paths_answer_as_the_general_look_up() {
+        let plans = [
+            plan_bytes("hook", &["GET", "POST"]),
+            plan_bytes("/hook/", &["PUT"]),
+            plan_bytes("user/me", &["POST"]),
+            plan_bytes("user/:id", &["POST", "DELETE"]),
+            plan_bytes("", &["POST"]),
+            plan_bytes("é/✓", &["POST"]),
+            plan_bytes(
+                "a/very/long/static/path/beyond/the/inline/compare",
+                &["POST"],
+            ),
+        ];
+        let router = Router::build(plans.iter().map(|b| access(b)), "http://h/");
+        assert_eq!(
+            router.exact_paths.len(),
+            7,
+            "every static route has an exact path"
+        );
+        let paths = [
+            "/webhook/hook",
+            "/webhook/hook/",
+            "/webhook//hook",
+            "/webhook/Hook",
+            "/webhook/user/me",
+            "/webhook/user/7",
+            "/webhook/",
+            "/webhook",
+            "/webhook-test/hook",
+            "/webhook/é/✓",
+            "/webhook/a/very/long/static/path/beyond/the/inline/compare",
+            "/webhook/a/very/long/static/path/beyond/the/inline/comparE",
+            "/other",
+            "",
+        ];
+        for path in paths {
+            for method in ["GET", "POST", "PUT", "DELETE", "post", ""] {
+                for test_mode in [false, true] {
+                    assert_eq!(
+                        format!("{:?}", router.lookup(method, path, test_mode)),
+                        format!("{:?}", router.lookup_general(method, path, test_mode)),
+                        "{method} {path:?} test mode {test_mode}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
