@@ -581,6 +581,7 @@ mod tests {
                 &arena,
                 content_type,
                 arena.alloc_slice_copy(body.as_bytes()),
+                &mut crate::ingress::body::BodyBuffers::default(),
             )
             .expect("a body the shard reads");
             let request = WebhookRequest {

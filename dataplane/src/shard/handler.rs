@@ -190,7 +190,13 @@ impl RequestHandler for WebhookHandler {
         let execution_id = state.next_execution_id_in(arena);
         let keep_alive = request.keep_alive;
         let content_type = request.header("content-type").unwrap_or("");
-        let body = match parse_body(arena, content_type, request.body) {
+        let parsed = parse_body(
+            arena,
+            content_type,
+            request.body,
+            &mut state.body_buffers.borrow_mut(),
+        );
+        let body = match parsed {
             Ok(body) => body,
             Err(error) => {
                 let message = format!("The request body is not valid JSON: {}", error.message);

@@ -178,6 +178,8 @@ pub(crate) struct ShardState {
     pub(crate) journal: Option<Rc<crate::journal::ShardJournal>>,
     /// `webhookUrl`'s base, resolved at bind (see [`ShardConfig::base_url`]).
     pub(crate) base_url: String,
+    /// The JSON body parser's working buffers, lent to each request's parse.
+    pub(crate) body_buffers: RefCell<crate::ingress::body::BodyBuffers>,
 }
 
 impl ShardState {
@@ -202,6 +204,7 @@ impl ShardState {
             services: RefCell::new(services),
             executions: Cell::new(journal.as_ref().map_or(0, |j| j.sequence_max())),
             base_url,
+            body_buffers: RefCell::new(crate::ingress::body::BodyBuffers::default()),
             last_fires: RefCell::new(Vec::new()),
             journal,
         }
