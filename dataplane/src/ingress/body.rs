@@ -6,6 +6,7 @@ use bumpalo::collections::Vec as BumpVec;
 use bumpalo::Bump;
 use simd_json::{Node, StaticNode};
 
+use super::small_json;
 use crate::engine::value::{unique_empty, Value};
 use crate::engine::webhook::parse_query;
 
@@ -56,6 +57,26 @@ pub fn parse_body<'a>(
         })?;
         return Ok(Value::String(text));
     }
+    if body.len() <= small_json::SMALL_BODY_BYTES_MAX {
+        let body: &'a [u8] = body;
+        if let Some(value) = std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| small_json::read(arena, text))
+        {
+            return Ok(value);
+        }
+        // Declined: simd-json parses (in place, so a copy: the body was lent out as text).
+        return parse_json(arena, arena.alloc_slice_copy(body), buffers);
+    }
+    parse_json(arena, body, buffers)
+}
+
+/// `body` as JSON through simd-json's tape.
+fn parse_json<'a>(
+    arena: &'a Bump,
+    body: &'a mut [u8],
+    buffers: &mut BodyBuffers,
+) -> Result<Value<'a>, BodyError> {
     let tape = simd_json::to_tape_with_buffers(body, buffers).map_err(|e| BodyError {
         message: e.to_string(),
     })?;
@@ -68,6 +89,12 @@ pub fn parse_body<'a>(
 fn ends_with_ignore_ascii_case(text: &str, suffix: &str) -> bool {
     text.len() >= suffix.len()
         && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// The tape conversion, for the small reader's tests to compare with.
+#[cfg(test)]
+pub(super) fn convert_for_tests<'a>(arena: &'a Bump, nodes: &[Node<'a>]) -> (Value<'a>, usize) {
+    convert(arena, nodes, 0)
 }
 
 /// Converts the tape value at `at`; returns it and the index after it.

@@ -9,6 +9,7 @@ pub mod body;
 mod conn;
 pub mod fixed;
 pub mod http;
+mod small_json;
 
 use std::cell::Cell;
 use std::net::SocketAddr;
