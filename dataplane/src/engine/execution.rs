@@ -192,7 +192,9 @@ pub struct Execution<'a, S> {
     runs: ManuallyDrop<RunTable<'a>>,
     /// Runs recorded so far: the next run's [`TaskRun::seq`](super::run_data::TaskRun::seq).
     runs_recorded: u32,
-    states: &'a mut [NodeState<'a>],
+    /// Per-node state across runs, allocated when the first node run needs a full
+    /// context (typed forms keep no state: a chain of them never allocates it).
+    states: Option<&'a mut [NodeState<'a>]>,
     last_node: Option<u32>,
     error: Option<ExecError>,
     node_runs: u32,
@@ -236,7 +238,7 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             scheduler,
             runs: ManuallyDrop::new(runs),
             runs_recorded: 0,
-            states: arena.alloc_slice_fill_copy(node_count, NodeState::default()),
+            states: None,
             last_node: None,
             error: None,
             node_runs: 0,
@@ -537,7 +539,10 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
             inputs,
             run_index: run.run_index,
             now_ms: self.now_ms,
-            state: &mut self.states[index],
+            state: &mut self.states.get_or_insert_with(|| {
+                self.arena
+                    .alloc_slice_fill_copy(self.plan.nodes.len(), NodeState::default())
+            })[index],
             resume,
             response: &mut response,
             host: &mut host,
