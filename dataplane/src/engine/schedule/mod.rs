@@ -212,6 +212,31 @@ impl<'a> Scheduler<'a> {
             first_slot.to_native() as usize,
             end_slot.to_native() as usize,
         );
+        // One output (most nodes): decided without the loop's bookkeeping.
+        if let [Some(items)] = outputs {
+            if items.is_empty() || first_slot >= end_slot {
+                return SoleChild::Nothing;
+            }
+            return match self
+                .plan
+                .sole_targets
+                .get(first_slot)
+                .map(|t| t.to_native())
+            {
+                Some(NO_CHILD) => SoleChild::Nothing,
+                Some(target)
+                    if target != SEVERAL_CHILDREN && (target as usize) < self.plan.nodes.len() =>
+                {
+                    let source = Source {
+                        node,
+                        output: 0,
+                        run,
+                    };
+                    SoleChild::Entry(Entry::single(self.arena, target, items, Some(source)))
+                }
+                _ => SoleChild::Walk,
+            };
+        }
         let mut only = None;
         for (output, items) in outputs.iter().enumerate() {
             // v1 schedules only outputs with items.
