@@ -143,7 +143,27 @@ pub fn run<'a>(ctx: &mut TypedCtx<'a, '_>) -> Option<NodeResult<'a>> {
 
 /// A leaf parameter for item `item`; `None` when evaluation fails (the generic path then
 /// reports the error with the node's error settings).
+///
+/// Literals are read in line (as [`TypedCtx::resolve`] reads them): a call and its frame
+/// cost several times the read, and a condition's right side is usually one.
+#[inline(always)]
 fn leaf<'a>(ctx: &mut TypedCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> Option<Value<'a>> {
+    match raw {
+        ArchivedPValue::Null => Some(Value::Null),
+        ArchivedPValue::Bool(b) => Some(Value::Bool(*b)),
+        ArchivedPValue::Number(n) => Some(Value::Number(n.to_native())),
+        ArchivedPValue::String(s) => Some(Value::String(s.as_str())),
+        _ => leaf_expression(ctx, raw, item),
+    }
+}
+
+/// [`leaf`] for everything but a literal: the direct form when it has one, else the host.
+#[inline(never)]
+fn leaf_expression<'a>(
+    ctx: &mut TypedCtx<'a, '_>,
+    raw: &'a ArchivedPValue,
+    item: usize,
+) -> Option<Value<'a>> {
     if let Some((compiled, json)) = direct_expression(ctx, raw, item) {
         if let Some(value) = evaluate_direct(compiled, ctx.arena, json) {
             return Some(value);

@@ -38,12 +38,67 @@ pub fn direct<'a, S: Scope<'a> + ?Sized>(expr: &'a ArchivedExpr, scope: &S) -> O
 
 /// [`direct`] for an item whose `$json` the caller already holds (a node running over
 /// its input items): no scope, no look-up of the item per path.
+///
+/// The shapes of most leaves — a path, a number, a path or number `op` a path or number —
+/// are decided here in one frame; the rest go through [`operand`]. Why: the general route
+/// (`compound`, `arithmetic`, a call per path) cost more in frames and moves than the
+/// reads themselves.
+#[inline]
 pub fn direct_with_json<'a>(
     expr: &'a ArchivedExpr,
     arena: &'a Bump,
     json: Value<'a>,
 ) -> Option<Value<'a>> {
-    operand(expr, &Direct { arena, json }, 0)
+    match expr {
+        ArchivedExpr::Path {
+            root: ArchivedRoot::Json,
+            keys,
+        } => json_path(json, keys),
+        ArchivedExpr::Number(n) => Some(Value::Number(n.to_native())),
+        ArchivedExpr::Binary { op, left, right } => {
+            // Both operands simple and numbers: the answer of `arithmetic`. Anything else
+            // (including a simple operand that is not a number, which `arithmetic` refuses
+            // as well) takes the general route, which answers for itself.
+            match (
+                simple_number(left.get(), json),
+                simple_number(right.get(), json),
+            ) {
+                (Some(l), Some(r)) => number_op(op, l, r),
+                _ => operand(expr, &Direct { arena, json }, 0),
+            }
+        }
+        _ => operand(expr, &Direct { arena, json }, 0),
+    }
+}
+
+/// The number a `$json` path or number literal operand reads; `None` for any other shape
+/// or value.
+#[inline(always)]
+fn simple_number(expr: &ArchivedExpr, json: Value<'_>) -> Option<f64> {
+    match expr {
+        ArchivedExpr::Path {
+            root: ArchivedRoot::Json,
+            keys,
+        } => match json_path(json, keys) {
+            Some(Value::Number(n)) => Some(n),
+            _ => None,
+        },
+        ArchivedExpr::Number(n) => Some(n.to_native()),
+        _ => None,
+    }
+}
+
+/// `l op r` for the arithmetic operators (see [`arithmetic`]); `None` for the others.
+#[inline(always)]
+fn number_op(op: &ArchivedBinaryOp, l: f64, r: f64) -> Option<Value<'static>> {
+    Some(Value::Number(match op {
+        ArchivedBinaryOp::Add => l + r,
+        ArchivedBinaryOp::Sub => l - r,
+        ArchivedBinaryOp::Mul => l * r,
+        ArchivedBinaryOp::Div => l / r,
+        ArchivedBinaryOp::Rem => l % r,
+        _ => return None,
+    }))
 }
 
 /// What every operand of one evaluation shares: the arena and the item's `$json`.
@@ -111,13 +166,7 @@ fn arithmetic<'a>(
     let Value::Number(r) = operand(right, at, depth)? else {
         return None;
     };
-    Some(Value::Number(match op {
-        ArchivedBinaryOp::Add => l + r,
-        ArchivedBinaryOp::Sub => l - r,
-        ArchivedBinaryOp::Mul => l * r,
-        ArchivedBinaryOp::Div => l / r,
-        _ => l % r,
-    }))
+    number_op(op, l, r)
 }
 
 /// An object literal with static keys: members in order, a repeated key keeping its first

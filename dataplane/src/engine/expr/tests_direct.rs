@@ -365,3 +365,72 @@ fn direct_forms_agree_on_long_unicode_and_escaped_keys() {
     assert!(answered >= 20, "direct forms answered {answered} times");
     assert!(written >= 4, "the writer wrote {written} times");
 }
+
+/// The one-frame forms of `direct_with_json` (a path, a number, a path or number `op` a
+/// path or number) answer as the evaluator on numbers of every kind (negative, zero,
+/// NaN and infinite results, large and fractional), on operands that are not numbers or
+/// not there, and on non-objects along the path; the writer writes the same JSON.
+#[test]
+fn one_frame_forms_agree_with_the_evaluator_on_varied_numbers() {
+    let inputs = [
+        json!({"body": {"a": 41, "n": -7.5, "z": 0, "big": 1.0e308, "s": "3", "t": true, "e": "x\"\n\u{1}é"}, "b": 42, "z": 0}),
+        json!({"body": {"a": -0.0, "n": 9007199254740993u64, "z": -0.0, "big": -1.0e308, "s": null}, "b": 1.0e-7}),
+        json!({"body": {"a": [1, 2], "n": {"x": 1}, "z": "", "big": 123456.789}, "b": "42"}),
+        json!({"body": 5, "b": null}),
+        json!({"body": [41]}),
+        json!([1, 2]),
+    ];
+    let sources = [
+        "={{ $json.body.a }}",
+        "={{ $json.body.a.x }}",
+        "={{ $json.body.n + $json.body.a }}",
+        "={{ $json.body.a - 1 }}",
+        "={{ 2 - $json.body.n }}",
+        "={{ $json.body.n * $json.body.big }}",
+        "={{ $json.body.big * 10 }}",
+        "={{ $json.body.z / $json.z }}",
+        "={{ $json.body.a / $json.body.z }}",
+        "={{ $json.body.n % 2 }}",
+        "={{ -5 % $json.b }}",
+        "={{ $json.body.a.x + 1 }}",
+        "={{ $json.body.s + 1 }}",
+        "={{ $json.body.t * 2 }}",
+        "={{ $json.nope + $json.body.a }}",
+        "={{ $json.body.a == 41 }}",
+        "={{ $json.body.a > $json.b }}",
+        "={{ $json.body.a ** 2 }}",
+        "={{ 2 * 3 }}",
+        "={{ 7 }}",
+        "={{ { \"e\": $json.body.e, \"q\": $json.body.a / $json.body.z, \"big\": $json.body.big * 10 } }}",
+        "={{ { \"m\": $json.missing } }}",
+        "={{ { \"m\": $json.missing, \"n\": $json.body.n, \"o\": $json.nope } }}",
+        "={{ { \"a,b\": $json.body, \"\": $json.b, \"x\": $json.body.a.x } }}",
+    ];
+    let mut answered = 0;
+    for input in &inputs {
+        for source in sources {
+            with_expression(source, input, |archived, arena, json, scope| {
+                let generic = evaluate_generic(archived, scope).ok().map(|v| v.to_json());
+                if let Some(direct) = super::evaluate_direct(archived, arena, json) {
+                    answered += 1;
+                    assert_eq!(Some(direct.to_json()), generic, "{source} on {input}");
+                }
+                let mut out = b"{".to_vec();
+                if super::write_direct_json(archived, arena, json, &mut out).is_some() {
+                    let mut expected = b"{".to_vec();
+                    evaluate_generic(archived, scope)
+                        .expect("evaluates")
+                        .write_json(&mut expected);
+                    assert_eq!(
+                        String::from_utf8_lossy(&out),
+                        String::from_utf8_lossy(&expected),
+                        "{source} on {input}"
+                    );
+                } else {
+                    assert_eq!(out, b"{", "{source} on {input}: buffer changed");
+                }
+            });
+        }
+    }
+    assert!(answered >= 36, "the direct forms answered {answered} times");
+}
