@@ -403,6 +403,31 @@ pub fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
     out.truncate(end);
 }
 
+/// Appends `first` and then `bytes` (a separator and a rendered key): [`extend_short`]
+/// with the separator in the same fixed-buffer copy, one capacity check for both.
+#[inline]
+pub fn extend_short_after(out: &mut Vec<u8>, first: u8, bytes: &[u8]) {
+    let n = bytes.len();
+    let mut buffer = [first; 17];
+    match n {
+        4..=8 => {
+            buffer[1..5].copy_from_slice(&word4(bytes, 0).to_ne_bytes());
+            buffer[n - 3..=n].copy_from_slice(&word4(bytes, n - 4).to_ne_bytes());
+        }
+        9..=16 => {
+            buffer[1..9].copy_from_slice(&word8(bytes, 0).to_ne_bytes());
+            buffer[n - 7..=n].copy_from_slice(&word8(bytes, n - 8).to_ne_bytes());
+        }
+        _ => {
+            out.push(first);
+            return out.extend_from_slice(bytes);
+        }
+    }
+    let end = out.len() + n + 1;
+    out.extend_from_slice(&buffer);
+    out.truncate(end);
+}
+
 /// Writes `s` as a JSON string literal with `JSON.stringify`'s escapes.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();

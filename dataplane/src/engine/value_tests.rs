@@ -216,6 +216,21 @@ fn extend_short_appends_the_bytes() {
     }
 }
 
+/// `extend_short_after` appends the separator and exactly the bytes it is given, at every
+/// length around its word copies.
+#[test]
+fn extend_short_after_appends_the_separator_and_the_bytes() {
+    let source: Vec<u8> = (0..40u8)
+        .map(|b| b.wrapping_mul(37).wrapping_add(1))
+        .collect();
+    for len in 0..=source.len() {
+        let mut out = b"prefix".to_vec();
+        extend_short_after(&mut out, b',', &source[..len]);
+        assert_eq!(&out[..7], b"prefix,");
+        assert_eq!(&out[7..], &source[..len], "length {len}");
+    }
+}
+
 #[test]
 fn borrowed_json_equals_copied_json() {
     let arena = Bump::new();

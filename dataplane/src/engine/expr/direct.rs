@@ -17,8 +17,8 @@ use linkflow_codec::expr::ast::{ArchivedBinaryOp, ArchivedExpr, ArchivedObjectKe
 use rkyv::boxed::ArchivedBox;
 
 use super::eval::set_member;
-use super::{json_path, Scope};
-use crate::engine::value::{extend_short, write_js_number, write_json_string, Value};
+use super::{json_path, member, Scope};
+use crate::engine::value::{extend_short_after, write_js_number, write_json_string, Value};
 
 /// Nesting of object literals and arithmetic the direct form follows; deeper expressions
 /// go to the evaluator. Why: bounds the recursion independently of the parser's limits.
@@ -215,31 +215,70 @@ pub fn write_object_json<'a>(
     }
     let at = Direct { arena, json };
     let start = out.len();
-    out.push(b'{');
-    let mut first = true;
+    // Every member goes out after a `,`; the first one's becomes the `{` at the end. Why:
+    // one write of separator and key per member, no "first member" state.
+    let mut owned;
     for (key_json, value) in keys_json.iter().zip(values.iter()) {
-        // Depth 1: as `operand` reaches the members of a top-level literal.
-        let Some(value) = operand(value, &at, 1) else {
+        // A `$json` path's member is read where it is, not copied out (most members).
+        let value: &Value<'a> = match value {
+            ArchivedExpr::Path {
+                root: ArchivedRoot::Json,
+                keys,
+            } => json_path_ref(&at.json, keys),
+            // Depth 1: as `operand` reaches the members of a top-level literal.
+            value => {
+                owned = operand(value, &at, 1);
+                owned.as_ref()
+            }
+        }
+        .or_else(|| {
             out.truncate(start);
-            return None;
-        };
+            None
+        })?;
         // `JSON.stringify` leaves out undefined members.
         if matches!(value, Value::Undefined) {
             continue;
         }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        // The key's JSON text and `:`, rendered by the codec.
-        extend_short(out, key_json.as_bytes());
+        // `,`, then the key's JSON text and `:`, rendered by the codec.
+        extend_short_after(out, b',', key_json.as_bytes());
         // The usual scalars in line; `write_json` for the rest.
         match value {
-            Value::Number(n) => write_js_number(n, out),
+            Value::Number(n) => write_js_number(*n, out),
             Value::String(s) => write_json_string(s, out),
             value => value.write_json(out),
         }
     }
+    match out.get_mut(start) {
+        // The first member's `,`.
+        Some(first) => *first = b'{',
+        None => out.push(b'{'),
+    }
     out.push(b'}');
     Some(())
 }
+
+/// [`json_path`] answering with a reference to the member (no copy); `$json` itself for
+/// no keys, the shared `undefined` for a missing member.
+#[inline(always)]
+fn json_path_ref<'v, 'a>(
+    json: &'v Value<'a>,
+    keys: &'a [ArchivedBox<str>],
+) -> Option<&'v Value<'a>> {
+    let Some((last, init)) = keys.split_last() else {
+        return Some(json);
+    };
+    let Value::Object(mut members) = *json else {
+        return None;
+    };
+    for key in init {
+        // A missing member is `undefined`, which has no members either.
+        let Some(Value::Object(inner)) = member(members, key.get()) else {
+            return None;
+        };
+        members = inner;
+    }
+    Some(member(members, last.get()).unwrap_or(&UNDEFINED))
+}
+
+/// The `undefined` a missing member reads as, for answers by reference.
+static UNDEFINED: Value<'static> = Value::Undefined;
