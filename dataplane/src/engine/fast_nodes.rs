@@ -158,7 +158,8 @@ fn leaf<'a>(ctx: &mut TypedCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) ->
 }
 
 /// [`leaf`] for everything but a literal: the direct form when it has one, else the host.
-#[inline(never)]
+/// In the node's frame: a frame of its own cost more in register saves than it kept out.
+#[inline(always)]
 fn leaf_expression<'a>(
     ctx: &mut TypedCtx<'a, '_>,
     raw: &'a ArchivedPValue,
