@@ -141,13 +141,26 @@ pub fn run<'a>(ctx: &mut TypedCtx<'a, '_>) -> Option<NodeResult<'a>> {
     }
 }
 
+/// An item of the main input a leaf is evaluated for: its index and its `json` (the
+/// `$json` of the host's scope for that item). Why both: the callers hold the item, so
+/// each leaf need not look it up again in the inputs.
+#[derive(Clone, Copy)]
+struct ItemAt<'a> {
+    index: usize,
+    json: Value<'a>,
+}
+
 /// A leaf parameter for item `item`; `None` when evaluation fails (the generic path then
 /// reports the error with the node's error settings).
 ///
 /// Literals are read in line (as [`TypedCtx::resolve`] reads them): a call and its frame
 /// cost several times the read, and a condition's right side is usually one.
 #[inline(always)]
-fn leaf<'a>(ctx: &mut TypedCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) -> Option<Value<'a>> {
+fn leaf<'a>(
+    ctx: &mut TypedCtx<'a, '_>,
+    raw: &'a ArchivedPValue,
+    item: ItemAt<'a>,
+) -> Option<Value<'a>> {
     match raw {
         ArchivedPValue::Null => Some(Value::Null),
         ArchivedPValue::Bool(b) => Some(Value::Bool(*b)),
@@ -163,36 +176,29 @@ fn leaf<'a>(ctx: &mut TypedCtx<'a, '_>, raw: &'a ArchivedPValue, item: usize) ->
 fn leaf_expression<'a>(
     ctx: &mut TypedCtx<'a, '_>,
     raw: &'a ArchivedPValue,
-    item: usize,
+    item: ItemAt<'a>,
 ) -> Option<Value<'a>> {
-    if let Some((compiled, json)) = direct_expression(ctx, raw, item) {
-        if let Some(value) = evaluate_direct(compiled, ctx.arena, json) {
+    if let Some(compiled) = direct_expression(ctx, raw) {
+        if let Some(value) = evaluate_direct(compiled, ctx.arena, item.json) {
             return Some(value);
         }
     }
-    ctx.resolve(raw, item).ok()
+    ctx.resolve(raw, item.index).ok()
 }
 
-/// The compiled expression of `raw` and the `$json` it reads (item `item` of the main
-/// input, as the host's scope sees it), when the services let nodes evaluate direct forms
+/// The compiled expression of `raw`, when the services let nodes evaluate direct forms
 /// themselves; `None` otherwise (a literal, or services that evaluate their own way).
 fn direct_expression<'a>(
     ctx: &TypedCtx<'a, '_>,
     raw: &'a ArchivedPValue,
-    item: usize,
-) -> Option<(&'a ArchivedCompiledExpression, Value<'a>)> {
+) -> Option<&'a ArchivedCompiledExpression> {
     if !ctx.direct_exprs {
         return None;
     }
     let ArchivedPValue::Expr(index) = raw else {
         return None;
     };
-    let compiled = ctx.plan.expressions.get(index.to_native() as usize)?;
-    let json = ctx
-        .main_input()
-        .get(item)
-        .map_or(Value::Undefined, |item| item.json);
-    Some((compiled, json))
+    ctx.plan.expressions.get(index.to_native() as usize)
 }
 
 fn set_node<'a>(ctx: &mut TypedCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<NodeResult<'a>> {
@@ -212,7 +218,11 @@ fn set_node<'a>(ctx: &mut TypedCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<
         // One copy of the input members, not a clone per member.
         members.extend_from_slice_copy(base);
         for assignment in set.assignments.iter() {
-            let value = leaf(ctx, &assignment.value, i)?;
+            let at = ItemAt {
+                index: i,
+                json: item.json,
+            };
+            let value = leaf(ctx, &assignment.value, at)?;
             let value = convert(assignment.field_type, value)?;
             let name = assignment.name.as_str();
             // `obj[name] = value`: a repeated name keeps its position, as `set_key` does.
@@ -260,7 +270,11 @@ fn filter_node<'a>(
     let mut pass_items = ctx.items_with_capacity(input.len());
     let mut fail_items = ctx.items_with_capacity(0);
     for (i, item) in input.iter().enumerate() {
-        if filter_passes(ctx, filter, i)? {
+        let at = ItemAt {
+            index: i,
+            json: item.json,
+        };
+        if filter_passes(ctx, filter, at)? {
             pass_items.push(*item);
         } else {
             fail_items.push(*item);
@@ -276,7 +290,7 @@ fn filter_node<'a>(
 fn filter_passes<'a>(
     ctx: &mut TypedCtx<'a, '_>,
     filter: &'a ArchivedFastFilter,
-    item: usize,
+    item: ItemAt<'a>,
 ) -> Option<bool> {
     for condition in filter.conditions.iter() {
         let pass = condition_passes(ctx, condition, filter.strict, item)?;
@@ -303,7 +317,7 @@ fn condition_passes<'a>(
     ctx: &mut TypedCtx<'a, '_>,
     condition: &'a ArchivedFastCondition,
     strict: bool,
-    item: usize,
+    item: ItemAt<'a>,
 ) -> Option<bool> {
     let left = leaf(ctx, &condition.left, item)?;
     let right = leaf(ctx, &condition.right, item)?;
@@ -382,14 +396,19 @@ fn respond_node<'a>(
     respond: &'a ArchivedFastRespond,
 ) -> Option<NodeResult<'a>> {
     let input = ctx.main_input();
+    // Item 0 (or none), as the host's scope sees it.
+    let first = ItemAt {
+        index: 0,
+        json: input.first().map_or(Value::Undefined, |item| item.json),
+    };
     let mut body = Vec::with_capacity(RESPONSE_BODY_BYTES_INITIAL);
     if matches!(respond.with, ArchivedRespondWith::Json)
-        && write_direct_body(ctx, &respond.body, &mut body).is_some()
+        && write_direct_body(ctx, &respond.body, first.json, &mut body).is_some()
     {
         return Some(Ok(respond_with(ctx, respond, body)));
     }
     let data = match respond.with {
-        ArchivedRespondWith::Json => match leaf(ctx, &respond.body, 0)? {
+        ArchivedRespondWith::Json => match leaf(ctx, &respond.body, first)? {
             // JSON text is parsed by the generic path (and may be invalid there).
             Value::String(_) => return None,
             Value::Undefined => Value::EMPTY_OBJECT,
@@ -426,8 +445,9 @@ fn respond_with<'a>(
 fn write_direct_body<'a>(
     ctx: &TypedCtx<'a, '_>,
     raw: &'a ArchivedPValue,
+    json: Value<'a>,
     body: &mut Vec<u8>,
 ) -> Option<()> {
-    let (compiled, json) = direct_expression(ctx, raw, 0)?;
+    let compiled = direct_expression(ctx, raw)?;
     write_direct_json(compiled, ctx.arena, json, body)
 }
