@@ -226,8 +226,8 @@ fn set_node<'a>(ctx: &mut TypedCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<
             let value = convert(assignment.field_type, value)?;
             let name = assignment.name.as_str();
             // `obj[name] = value`: a repeated name keeps its position, as `set_key` does.
-            match members.iter_mut().find(|(k, _)| key_eq(k, name)) {
-                Some(slot) => slot.1 = value,
+            match member_slot(&mut members, name) {
+                Some(slot) => *slot = value,
                 None => members.push((name, value)),
             }
         }
@@ -238,6 +238,22 @@ fn set_node<'a>(ctx: &mut TypedCtx<'a, '_>, set: &'a ArchivedFastSet) -> Option<
         });
     }
     Some(Ok(ctx.single_output(out.into_bump_slice())))
+}
+
+/// The value of member `key` of `members`, `None` when missing. Peeling the slice keeps
+/// one pointer in the loop (an iterator's `find` kept two and the closure's state).
+#[inline(always)]
+fn member_slot<'m, 'a>(
+    mut members: &'m mut [(&'a str, Value<'a>)],
+    key: &str,
+) -> Option<&'m mut Value<'a>> {
+    while let [(k, v), rest @ ..] = members {
+        if key_eq(k, key) {
+            return Some(v);
+        }
+        members = rest;
+    }
+    None
 }
 
 /// Set's type validation for the values that need no conversion which could fail.
