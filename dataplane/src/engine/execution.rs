@@ -338,15 +338,18 @@ impl<'a, S: Services<'a>> Execution<'a, S> {
                 return Step::Continue;
             }
             let run_index = self.runs[entry.node as usize].len() as u32;
-            match self.scheduler.check_legacy_inputs(&entry, run_index) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.node_runs -= 1;
-                    return Step::Continue;
-                }
-                Err(message) => {
-                    self.fail("LF-ENGINE-105", message);
-                    return Step::Continue;
+            // v1 has no such check: decided here, without the call and its result.
+            if !self.scheduler.is_v1() {
+                match self.scheduler.check_legacy_inputs(&entry, run_index) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.node_runs -= 1;
+                        return Step::Continue;
+                    }
+                    Err(message) => {
+                        self.fail("LF-ENGINE-105", message);
+                        return Step::Continue;
+                    }
                 }
             }
             let run = NodeRun {
