@@ -26,7 +26,7 @@ use linkflow_codec::plan::{ArchivedPlan, ArchivedPlanNode};
 
 use super::item::{single_lineage, Item, PairedItem};
 use super::node::{
-    main_input, pass_main_input, NodeCtx, NodeError, NodeOutcome, NodeResponse, NodeResult,
+    literal, main_input, pass_main_input, NodeCtx, NodeError, NodeOutcome, NodeResponse, NodeResult,
 };
 use super::nodes::coerce::string_to_number;
 use super::value::{key_eq, Value};
@@ -72,13 +72,10 @@ impl<'a> ParamHost<'a> for NodeCtx<'a, '_> {
 impl<'a> TypedCtx<'a, '_> {
     /// [`NodeCtx::resolve`]: scalars here, the rest through the host.
     fn resolve(&mut self, raw: &'a ArchivedPValue, item: usize) -> Result<Value<'a>, NodeError> {
-        Ok(match raw {
-            ArchivedPValue::Null => Value::Null,
-            ArchivedPValue::Bool(b) => Value::Bool(*b),
-            ArchivedPValue::Number(n) => Value::Number(n.to_native()),
-            ArchivedPValue::String(s) => Value::String(s.as_str()),
-            _ => self.host.resolve(raw, item)?,
-        })
+        match literal(raw) {
+            Some(value) => Ok(value),
+            None => self.host.resolve(raw, item),
+        }
     }
 
     /// [`NodeCtx::main_input`].
@@ -161,12 +158,9 @@ fn leaf<'a>(
     raw: &'a ArchivedPValue,
     item: ItemAt<'a>,
 ) -> Option<Value<'a>> {
-    match raw {
-        ArchivedPValue::Null => Some(Value::Null),
-        ArchivedPValue::Bool(b) => Some(Value::Bool(*b)),
-        ArchivedPValue::Number(n) => Some(Value::Number(n.to_native())),
-        ArchivedPValue::String(s) => Some(Value::String(s.as_str())),
-        _ => leaf_expression(ctx, raw, item),
+    match literal(raw) {
+        Some(value) => Some(value),
+        None => leaf_expression(ctx, raw, item),
     }
 }
 

@@ -311,6 +311,19 @@ pub enum JsOutput<'a> {
     Value(Value<'a>),
 }
 
+/// The value of a scalar literal parameter (null, boolean, number, string); `None` for
+/// expressions, arrays and objects, which need evaluation.
+#[inline(always)]
+pub fn literal<'a>(raw: &'a ArchivedPValue) -> Option<Value<'a>> {
+    match raw {
+        ArchivedPValue::Null => Some(Value::Null),
+        ArchivedPValue::Bool(b) => Some(Value::Bool(*b)),
+        ArchivedPValue::Number(n) => Some(Value::Number(n.to_native())),
+        ArchivedPValue::String(s) => Some(Value::String(s.as_str())),
+        _ => None,
+    }
+}
+
 /// Items of the first input that has data (n8n's `connectionInputData` in v1 order).
 pub fn main_input<'a>(inputs: &'a [Option<&'a [Item<'a>]>]) -> &'a [Item<'a>] {
     inputs
