@@ -113,33 +113,31 @@ pub struct WebhookRun {
     pub trace: Vec<TraceEntry>,
 }
 
-/// Finds the webhook trigger for `method` + `path` (`/webhook/<trigger path>`), with the
-/// values of `:name` path segments.
+/// Finds the webhook trigger for `method` + `path` (`/webhook/<trigger path>` or
+/// `/webhook-test/...`), with the values of `:name` path segments. The data plane's
+/// [`Router`](crate::router::Router) decides, so that `linkflow run` and the tests route
+/// a request exactly as a shard does (slashes trimmed on both ends, static routes before
+/// parameterised ones, no empty parameter); a router is built per call, which suits
+/// one-shot runs, not a request path.
 pub fn find_webhook<'p>(
     plan: &'p ArchivedPlan,
     method: &str,
     path: &'p str,
 ) -> Option<(&'p ArchivedWebhookTrigger, Vec<(&'p str, &'p str)>)> {
+    use crate::router::{Lookup, Router, WEBHOOK_PREFIX, WEBHOOK_TEST_PREFIX};
+    let router = Router::build([plan], "");
+    let Lookup::Found(index) = router.lookup(&method.to_ascii_uppercase(), path, true) else {
+        return None;
+    };
+    let ArchivedTrigger::Webhook(webhook) = &plan.triggers[router.route(index).trigger] else {
+        unreachable!("the router only indexes webhook triggers");
+    };
     let rest = path
-        .strip_prefix("/webhook/")
-        .or_else(|| path.strip_prefix("/webhook-test/"))?;
-    let rest = trim_slashes_end(rest);
-    plan.triggers.iter().find_map(|trigger| {
-        let ArchivedTrigger::Webhook(webhook) = trigger else {
-            return None;
-        };
-        if !webhook.methods.is_empty()
-            && !webhook
-                .methods
-                .iter()
-                // Plans store methods upper case, as runtimes pass them: the exact compare
-                // is the common answer, the case-folding one the fallback.
-                .any(|m| key_eq(m.as_str(), method) || m.as_str().eq_ignore_ascii_case(method))
-        {
-            return None;
-        }
-        match_path(trim_slashes(webhook.path.as_str()), rest).map(|params| (webhook, params))
-    })
+        .strip_prefix(WEBHOOK_PREFIX)
+        .or_else(|| path.strip_prefix(WEBHOOK_TEST_PREFIX))?;
+    // The parameter names borrowed from the plan (the router owns its copies).
+    let params = match_path(trim_slashes(webhook.path.as_str()), trim_slashes(rest))?;
+    Some((webhook, params))
 }
 
 /// `s` without trailing `/`. Byte scans: `trim_matches('/')` and `split('/')` run a UTF-8

@@ -142,3 +142,74 @@ fn header_names_are_lower_cased_as_to_ascii_lowercase_does() {
     // The request's own names are left as they were.
     assert_eq!(request.headers[1].0, "Content-Type");
 }
+
+#[test]
+fn find_webhook_routes_as_the_data_plane_router() {
+    use crate::engine::test_support::{access, archive, plan_from_workflow};
+    use crate::router::{Lookup, Router};
+    use linkflow_codec::plan::ArchivedTrigger;
+
+    let hook = |name: &str, path: &str, method: &str| {
+        serde_json::json!({"name": name, "type": "n8n-nodes-base.webhook", "typeVersion": 2,
+            "position": [0, 0], "parameters": {"path": path, "httpMethod": method}})
+    };
+    // The dynamic route comes first in the plan: the static one must still win.
+    let bytes = archive(&plan_from_workflow(&serde_json::json!({
+    "name": "w", "connections": {}, "nodes": [
+        hook("Dynamic", "user/:id", "GET"),
+        hook("Static", "user/me", "GET"),
+        hook("Hook", "/hook/", "POST"),
+        hook("Pair", "a/:x/:y", "POST"),
+    ]})));
+    let plan = access(&bytes);
+    let router = Router::build([plan], "");
+    let trigger_of = |webhook| {
+        plan.triggers
+            .iter()
+            .position(|t| matches!(t, ArchivedTrigger::Webhook(w) if std::ptr::eq(w, webhook)))
+    };
+    for method in ["GET", "POST", "get"] {
+        for path in [
+            "/webhook/user/me",
+            "/webhook//user/me",
+            "/webhook/user/7",
+            "/webhook/user/",
+            "/webhook/hook",
+            "/webhook//hook//",
+            "/webhook-test/hook",
+            "/webhook/a/1/2",
+            "/webhook/a//2",
+            "/webhook/a/é/✓",
+            "/webhook/none",
+            "/other/hook",
+        ] {
+            let found = find_webhook(plan, method, path).map(|(webhook, params)| {
+                let params: Vec<(String, String)> = params
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                (trigger_of(webhook), params)
+            });
+            let routed = match router.lookup(&method.to_ascii_uppercase(), path, true) {
+                Lookup::Found(index) => {
+                    let route = router.route(index);
+                    let params: Vec<(String, String)> = route
+                        .params(path)
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
+                    Some((Some(route.trigger), params))
+                }
+                _ => None,
+            };
+            assert_eq!(found, routed, "{method} {path}");
+        }
+    }
+    // Where `linkflow run` used to differ from a shard: the static route over an earlier
+    // dynamic one, and slashes trimmed at the start of the path too.
+    let (webhook, _) = find_webhook(plan, "GET", "/webhook/user/me").expect("routed");
+    assert_eq!(
+        plan.nodes[webhook.node.to_native() as usize].name.as_str(),
+        "Static"
+    );
+    assert!(find_webhook(plan, "POST", "/webhook//hook").is_some());
+}
