@@ -380,31 +380,10 @@ fn word_needs_escape(word: u64) -> bool {
         || has_zero(word ^ (BYTES_ONE * u64::from(b'\\')))
 }
 
-/// Appends `bytes`. Why: `extend_from_slice` calls `memcpy` for a length it does not
-/// know, which costs more than the few bytes of a rendered key; up to 16 bytes go as two
-/// (overlapping) words through a fixed buffer instead.
-#[inline]
-pub fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
-    let n = bytes.len();
-    let mut buffer = [0u8; 16];
-    match n {
-        4..=8 => {
-            buffer[..4].copy_from_slice(&word4(bytes, 0).to_ne_bytes());
-            buffer[n - 4..n].copy_from_slice(&word4(bytes, n - 4).to_ne_bytes());
-        }
-        9..=16 => {
-            buffer[..8].copy_from_slice(&word8(bytes, 0).to_ne_bytes());
-            buffer[n - 8..n].copy_from_slice(&word8(bytes, n - 8).to_ne_bytes());
-        }
-        _ => return out.extend_from_slice(bytes),
-    }
-    let end = out.len() + n;
-    out.extend_from_slice(&buffer);
-    out.truncate(end);
-}
-
-/// Appends `first` and then `bytes` (a separator and a rendered key): [`extend_short`]
-/// with the separator in the same fixed-buffer copy, one capacity check for both.
+/// Appends `first` and then `bytes` (a separator and a rendered key). Why:
+/// `extend_from_slice` calls `memcpy` for a length it does not know, which costs more than
+/// the few bytes of a key; up to 16 bytes go with the separator as two (overlapping) words
+/// through a fixed buffer instead, one capacity check for both.
 #[inline]
 pub fn extend_short_after(out: &mut Vec<u8>, first: u8, bytes: &[u8]) {
     let n = bytes.len();

@@ -201,21 +201,6 @@ fn word_escape_tests_agree_with_the_byte_test() {
     }
 }
 
-/// `extend_short` appends exactly the bytes it is given, at every length around its word
-/// copies.
-#[test]
-fn extend_short_appends_the_bytes() {
-    let source: Vec<u8> = (0..40u8)
-        .map(|b| b.wrapping_mul(37).wrapping_add(1))
-        .collect();
-    for len in 0..=source.len() {
-        let mut out = b"prefix".to_vec();
-        extend_short(&mut out, &source[..len]);
-        assert_eq!(&out[..6], b"prefix");
-        assert_eq!(&out[6..], &source[..len], "length {len}");
-    }
-}
-
 /// `extend_short_after` appends the separator and exactly the bytes it is given, at every
 /// length around its word copies.
 #[test]

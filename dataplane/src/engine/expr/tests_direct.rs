@@ -28,6 +28,34 @@ fn with_expression<R>(
     check(archived, &arena, json, &scope)
 }
 
+/// Writes `archived` with `write_direct_json` after `prefix` and checks the bytes against
+/// the evaluator's answer written as JSON, or, when the writer declines, that the buffer
+/// is unchanged. True when it wrote.
+fn writer_agrees<'a>(
+    archived: &'a ArchivedCompiledExpression,
+    arena: &'a Bump,
+    json: Value<'a>,
+    scope: &MockScope<'a>,
+    prefix: &[u8],
+    label: &str,
+) -> bool {
+    let mut out = prefix.to_vec();
+    if super::write_direct_json(archived, arena, json, &mut out).is_none() {
+        assert_eq!(out, prefix, "{label}: buffer changed");
+        return false;
+    }
+    let mut expected = prefix.to_vec();
+    evaluate_generic(archived, scope)
+        .expect("evaluates")
+        .write_json(&mut expected);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&expected),
+        "{label}"
+    );
+    true
+}
+
 /// (direct answer, generic answer, whether the direct read applied) for `source` on `input`.
 fn both_ways(source: &str, input: &Json) -> (Option<Json>, Option<Json>, bool) {
     with_expression(source, input, |archived, _, _, scope| {
@@ -284,21 +312,10 @@ fn write_direct_json_writes_the_evaluators_answer() {
     for input in &inputs {
         for source in sources {
             with_expression(source, input, |archived, arena, json, scope| {
-                let mut out = b"prefix".to_vec();
-                match super::write_direct_json(archived, arena, json, &mut out) {
-                    Some(()) => {
-                        written += 1;
-                        let value = evaluate_generic(archived, scope).expect("evaluates");
-                        let mut expected = b"prefix".to_vec();
-                        value.write_json(&mut expected);
-                        assert_eq!(
-                            String::from_utf8_lossy(&out),
-                            String::from_utf8_lossy(&expected),
-                            "{source} on {input}"
-                        );
-                    }
-                    None => assert_eq!(out, b"prefix", "{source} on {input}: buffer changed"),
-                }
+                let label = format!("{source} on {input}");
+                written += usize::from(writer_agrees(
+                    archived, arena, json, scope, b"prefix", &label,
+                ));
             });
         }
     }
@@ -344,21 +361,8 @@ fn direct_forms_agree_on_long_unicode_and_escaped_keys() {
             assert_eq!(direct, generic, "{source} on {input}");
             answered += usize::from(applied);
             with_expression(source, input, |archived, arena, json, scope| {
-                let mut out = b"[".to_vec();
-                if super::write_direct_json(archived, arena, json, &mut out).is_some() {
-                    written += 1;
-                    let mut expected = b"[".to_vec();
-                    evaluate_generic(archived, scope)
-                        .expect("evaluates")
-                        .write_json(&mut expected);
-                    assert_eq!(
-                        String::from_utf8_lossy(&out),
-                        String::from_utf8_lossy(&expected),
-                        "{source} on {input}"
-                    );
-                } else {
-                    assert_eq!(out, b"[", "{source} on {input}: buffer changed");
-                }
+                let label = format!("{source} on {input}");
+                written += usize::from(writer_agrees(archived, arena, json, scope, b"[", &label));
             });
         }
     }
@@ -415,20 +419,14 @@ fn one_frame_forms_agree_with_the_evaluator_on_varied_numbers() {
                     answered += 1;
                     assert_eq!(Some(direct.to_json()), generic, "{source} on {input}");
                 }
-                let mut out = b"{".to_vec();
-                if super::write_direct_json(archived, arena, json, &mut out).is_some() {
-                    let mut expected = b"{".to_vec();
-                    evaluate_generic(archived, scope)
-                        .expect("evaluates")
-                        .write_json(&mut expected);
-                    assert_eq!(
-                        String::from_utf8_lossy(&out),
-                        String::from_utf8_lossy(&expected),
-                        "{source} on {input}"
-                    );
-                } else {
-                    assert_eq!(out, b"{", "{source} on {input}: buffer changed");
-                }
+                writer_agrees(
+                    archived,
+                    arena,
+                    json,
+                    scope,
+                    b"{",
+                    &format!("{source} on {input}"),
+                );
             });
         }
     }
